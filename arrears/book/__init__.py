@@ -1,0 +1,1 @@
+"""The loan book: reading and validating the CSV files, and loading them."""

@@ -1,0 +1,183 @@
+"""Read the loan book's CSV files and sort every row into good records or problems.
+
+A bad row is never fatal: it becomes a ``Problem`` (file, line, column, reason,
+masked row) and the good rows go through. A file that cannot be read at all
+(missing, not UTF-8, header without a required column) raises ``BookFileError``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from arrears.book.records import (
+    FieldError,
+    parse_borrower,
+    parse_contact,
+    parse_installment,
+    parse_loan,
+    parse_payment,
+)
+from arrears.privacy import mask_row
+
+
+class BookFileError(Exception):
+    """A file of the book cannot be read at all."""
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    name: str
+    columns: tuple[str, ...]  # required header columns
+    parse: Callable[[dict[str, str]], Any]
+    key: Callable[[Any], Any]
+    required: bool = True
+
+
+SPECS = (
+    FileSpec(
+        "borrowers.csv",
+        ("borrower_id", "name", "id_number", "phone", "email", "address", "locale", "timezone",
+         "sms_consent", "email_consent"),
+        parse_borrower, lambda r: r.borrower_id,
+    ),
+    FileSpec(
+        "loans.csv",
+        ("loan_no", "borrower_id", "product", "currency", "principal", "annual_rate", "penalty_rate_daily",
+         "late_fee", "grace_days", "contract_date"),
+        parse_loan, lambda r: r.loan_no,
+    ),
+    FileSpec(
+        "installments.csv",
+        ("loan_no", "seq", "due_date", "principal_due", "interest_due", "fee_due"),
+        parse_installment, lambda r: (r.loan_no, r.seq),
+    ),
+    FileSpec("payments.csv", ("loan_no", "paid_on", "amount", "reference"), parse_payment, lambda r: r.reference),
+    FileSpec(
+        "contacts.csv", ("borrower_id", "name", "relation", "phone", "consent"),
+        parse_contact, lambda r: (r.borrower_id, r.phone), required=False,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    column: str | None
+    reason: str
+    row: dict[str, str]
+
+
+@dataclass
+class ValidatedBook:
+    records: dict[str, list[Any]] = field(default_factory=dict)  # file name -> good records
+    problems: list[Problem] = field(default_factory=list)
+    rows_read: dict[str, int] = field(default_factory=dict)
+
+    def good(self, name: str) -> list[Any]:
+        return self.records.get(name, [])
+
+
+def read_rows(path: Path, columns: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a UTF-8 CSV file (BOM tolerated) with the line each starts on."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as err:
+        raise BookFileError(f"{path.name}: cannot read ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise BookFileError(f"{path.name}: not UTF-8 (byte {err.start})") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise BookFileError(f"{path.name}: header lacks column(s) {', '.join(missing)}")
+    reader.fieldnames = header
+    rows = []
+    start = reader.line_num + 1
+    for row in reader:
+        rows.append((start, {k: v for k, v in row.items() if k is not None}))
+        start = reader.line_num + 1
+    return rows
+
+
+def validate_book(
+    directory: Path,
+    known_borrowers: Callable[[set[str]], set[str]],
+    known_loans: Callable[[set[str]], set[str]],
+) -> ValidatedBook:
+    """Parse and cross-check every file; ``known_*`` say which ids already exist in the database."""
+    files = {}
+    for spec in SPECS:
+        path = directory / spec.name
+        if not path.exists():
+            if spec.required:
+                raise BookFileError(f"{spec.name}: missing from {directory}")
+            continue
+        files[spec.name] = read_rows(path, spec.columns)  # read all first: an unreadable file imports nothing
+    book = ValidatedBook()
+    for spec in SPECS:
+        if spec.name in files:
+            _parse_file(book, spec, files[spec.name])
+    _check_references(book, known_borrowers, known_loans)
+    return book
+
+
+def _parse_file(book: ValidatedBook, spec: FileSpec, rows: list[tuple[int, dict[str, str]]]) -> None:
+    seen: dict[Any, int] = {}
+    good = []
+    for line, row in rows:
+        try:
+            record = spec.parse(row)
+        except FieldError as err:
+            book.problems.append(Problem(spec.name, line, err.column, err.reason, mask_row(row)))
+            continue
+        key = spec.key(record)
+        if key in seen:
+            shown = "/".join(map(str, key)) if isinstance(key, tuple) else key
+            book.problems.append(
+                Problem(spec.name, line, None, f"duplicate key {shown} (first on line {seen[key]})", mask_row(row))
+            )
+            continue
+        seen[key] = line
+        good.append((line, row, record))
+    book.records[spec.name] = good
+    book.rows_read[spec.name] = len(rows)
+
+
+def _check_references(
+    book: ValidatedBook,
+    known_borrowers: Callable[[set[str]], set[str]],
+    known_loans: Callable[[set[str]], set[str]],
+) -> None:
+    borrowers = {r.borrower_id for _, _, r in book.good("borrowers.csv")}
+    loans_ref = {r.borrower_id for _, _, r in book.good("loans.csv")} | {
+        r.borrower_id for _, _, r in book.good("contacts.csv")
+    }
+    borrowers |= known_borrowers(loans_ref - borrowers)
+    _keep(book, "loans.csv", lambda r: r.borrower_id in borrowers, "borrower_id", "unknown borrower {}",
+          lambda r: r.borrower_id)
+    _keep(book, "contacts.csv", lambda r: r.borrower_id in borrowers, "borrower_id", "unknown borrower {}",
+          lambda r: r.borrower_id)
+    loans = {r.loan_no for _, _, r in book.good("loans.csv")}
+    referenced = {r.loan_no for name in ("installments.csv", "payments.csv") for _, _, r in book.good(name)}
+    loans |= known_loans(referenced - loans)
+    for name in ("installments.csv", "payments.csv"):
+        _keep(book, name, lambda r: r.loan_no in loans, "loan_no", "unknown loan {}", lambda r: r.loan_no)
+    for name, good in book.records.items():
+        book.records[name] = [record for _, _, record in good]
+
+
+def _keep(book: ValidatedBook, name: str, ok: Callable[[Any], bool], column: str, reason: str,
+          ref: Callable[[Any], str]) -> None:
+    kept = []
+    for line, row, record in book.good(name):
+        if ok(record):
+            kept.append((line, row, record))
+        else:
+            book.problems.append(Problem(name, line, column, reason.format(ref(record)), mask_row(row)))
+    book.records[name] = kept

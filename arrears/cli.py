@@ -1,0 +1,180 @@
+"""The `arrears` command line: thin commands over the same functions the flows call."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from arrears.settings import Settings, get_settings
+
+app = typer.Typer(help="Arrears: a collections engine for lenders, on Prefect.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+out = Console()
+err = Console(stderr=True)
+
+AsOf = Annotated[str | None, typer.Option("--as-of", help="Business day, YYYY-MM-DD (default: today, lender's timezone).")]
+
+
+def _as_of(value: str | None, settings: Settings) -> date:
+    if value is None:
+        return settings.today(datetime.now(timezone.utc))
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--as-of") from None
+
+
+def _quiet_prefect() -> None:
+    """Prefect defaults that suit a closed machine; an operator's own settings win."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # the first start of a fresh ~/.prefect migrates its database: give it time
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+def _engine(settings: Settings) -> Any:
+    from arrears.db import make_engine, upgrade
+
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    return engine
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the schema to the latest migration.
+
+    Example: arrears db upgrade
+    """
+    from arrears.db import current_revision
+
+    engine = _engine(get_settings())
+    out.print(f"schema at revision {current_revision(engine)}")
+
+
+@app.command("import")
+def import_(directory: Annotated[Path, typer.Argument(help="Folder with borrowers.csv, loans.csv, ...")]) -> None:
+    """Import the loan book CSVs; bad rows are quarantined, good rows go through.
+
+    Exit status: 0 all rows imported, 3 some rows quarantined, 2 a file cannot be read.
+
+    Example: arrears import ./book
+    """
+    from arrears.book.load import import_book
+    from arrears.book.reader import BookFileError
+
+    engine = _engine(get_settings())
+    try:
+        result = import_book(engine=engine, directory=directory)
+    except BookFileError as e:
+        err.print(f"[red]import failed:[/red] {e}")
+        raise typer.Exit(2) from None
+    _print_import(result)
+    raise typer.Exit(result.exit_code)
+
+
+def _print_import(result: Any) -> None:
+    table = Table(title=f"import #{result.import_run_id}")
+    for col in ("file", "rows", "imported", "quarantined"):
+        table.add_column(col, justify="left" if col == "file" else "right")
+    for name, read in result.rows_read.items():
+        bad = sum(1 for p in result.problems if p.file == name)
+        table.add_row(name, str(read), str(result.rows_imported.get(name, 0)), str(bad))
+    out.print(table)
+    if result.problems:
+        out.print(f"[yellow]{len(result.problems)} row(s) quarantined:[/yellow]")
+        for p in result.problems:
+            out.print(f"  {p.file}:{p.line} [{p.column or '-'}] {p.reason}", markup=False)
+
+
+@app.command("run")
+def run(as_of: AsOf = None) -> None:
+    """Run the daily collection flow for a day (under Prefect: ephemeral, or PREFECT_API_URL).
+
+    Example: arrears run --as-of 2026-11-23
+    """
+    settings = get_settings()
+    day = _as_of(as_of, settings)
+    _quiet_prefect()
+    _engine(settings)
+    from flows.daily import daily_collection
+
+    state = daily_collection(as_of=day, return_state=True)
+    if not state.is_completed():
+        err.print(f"[red]collection {day} ended {state.name}[/red]: {state.message or ''}")
+        raise typer.Exit(1)
+    summary = state.result()
+    out.print(f"collection {day}: {summary.loans} loans, overdue {summary.overdue_text()}, "
+              f"{summary.actions} actions planned")
+
+
+@app.command("loans")
+def loans(
+    as_of: AsOf = None,
+    stage: Annotated[str | None, typer.Option(help="Only this stage (pre_due, M1, M2, M3, M3+, current).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per loan, as a list.")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many loans (0 = all).")] = 0,
+) -> None:
+    """Each loan's DPD, stage, risk and overdue breakdown on a day.
+
+    Reads the stored positions of that day's run; for a day not run yet they are computed on the fly.
+
+    Example: arrears loans --as-of 2026-11-23 --stage M2 --json
+    """
+    from arrears.loan_report import loan_positions
+
+    settings = get_settings()
+    day = _as_of(as_of, settings)
+    rows, stored = loan_positions(engine=_engine(settings), settings=settings, as_of=day, stage=stage, limit=limit)
+    if not stored:
+        err.print(f"no run stored for {day}: positions computed on the fly")
+    if as_json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+        return
+    table = Table(title=f"loans on {day}")
+    for col in ("loan_no", "borrower_id", "dpd", "stage", "risk", "principal", "interest", "penalty", "fees", "total"):
+        table.add_column(col, justify="right" if col not in ("loan_no", "borrower_id", "stage", "risk") else "left")
+    for r in rows:
+        o = r["overdue"]
+        table.add_row(r["loan_no"], r["borrower_id"], str(r["dpd"]), r["stage"], r["risk"],
+                      o["principal"], o["interest"], o["penalty"], o["fees"], o["total"])
+    out.print(table)
+
+
+@app.command("demo")
+def demo(
+    loans: Annotated[int, typer.Option(help="Loans in the synthetic book.")] = 3000,
+    as_of: AsOf = None,
+    days: Annotated[int, typer.Option(help="Consecutive daily runs ending on --as-of.")] = 5,
+) -> None:
+    """Generate a synthetic book, import it through the CSV path and run several days of collection.
+
+    Example: arrears demo --loans 3000 --days 5
+    """
+    from arrears.demo import run_demo
+
+    settings = get_settings()
+    _quiet_prefect()
+    day = _as_of(as_of, settings)
+    started = time.monotonic()
+    code = run_demo(settings=settings, loans=loans, last_day=day, days=days, console=out)
+    out.print(f"demo finished in {time.monotonic() - started:.0f} s")
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    app()
+
+
+

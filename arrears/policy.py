@@ -1,0 +1,186 @@
+"""The strategy policy: a YAML file mapping stage x risk to actions.
+
+Loaded once at the edge and validated strictly: a bad policy fails at load with
+the key path and the reason (``strategy.M1.high[0].channel: ...``).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from arrears.engine.ledger import COMPONENTS, DEFAULT_WATERFALL
+from arrears.engine.risk import RiskRules
+from arrears.engine.stages import CURRENT, PRE_DUE, Bucket, StageRules
+
+DEFAULT_POLICY_PATH = Path(__file__).with_name("default_policy.yaml")
+CHANNELS = ("sms", "email", "letter", "call_task", "legal")
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used; the message names the key path."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BucketSpec(_Strict):
+    name: str = Field(min_length=1)
+    min_dpd: int = Field(ge=1)
+    max_dpd: int | None = None
+
+
+class StagesSpec(_Strict):
+    pre_due_days: int = Field(default=3, ge=0, le=31)
+    buckets: list[BucketSpec]
+
+    @model_validator(mode="after")
+    def _contiguous(self) -> StagesSpec:
+        expected = 1
+        names: set[str] = set()
+        for i, b in enumerate(self.buckets):
+            if b.name in (PRE_DUE, CURRENT) or b.name in names:
+                raise ValueError(f"buckets[{i}].name: {b.name!r} is reserved or repeated")
+            names.add(b.name)
+            if b.min_dpd != expected:
+                raise ValueError(f"buckets[{i}].min_dpd: expected {expected} (buckets must be contiguous from 1)")
+            last = i == len(self.buckets) - 1
+            if last != (b.max_dpd is None):
+                raise ValueError(f"buckets[{i}].max_dpd: only the last bucket is open-ended")
+            if b.max_dpd is not None:
+                if b.max_dpd < b.min_dpd:
+                    raise ValueError(f"buckets[{i}].max_dpd: below min_dpd")
+                expected = b.max_dpd + 1
+        if not self.buckets:
+            raise ValueError("buckets: at least one bucket is required")
+        return self
+
+
+class RiskSpec(_Strict):
+    dpd: list[tuple[Decimal, int]]
+    overdue_total: list[tuple[Decimal, int]]
+    times_late: list[tuple[Decimal, int]]
+    broken_promises: list[tuple[Decimal, int]] = []
+    secured_credit: int = Field(default=1, ge=0)
+    medium_at: int
+    high_at: int
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RiskSpec:
+        if self.high_at <= self.medium_at:
+            raise ValueError("high_at: must be greater than medium_at")
+        return self
+
+
+class ProductSpec(_Strict):
+    waterfall: tuple[str, ...] = DEFAULT_WATERFALL
+    clause: str = ""
+
+    @field_validator("waterfall")
+    @classmethod
+    def _is_permutation(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if sorted(v) != sorted(COMPONENTS):
+            raise ValueError(f"must list each of {', '.join(COMPONENTS)} exactly once")
+        return v
+
+
+class ActionSpec(_Strict):
+    action: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
+    channel: Literal["sms", "email", "letter", "call_task", "legal"]
+    template: str = Field(min_length=1)
+    tone: Literal["friendly", "gentle", "firm", "final", "formal"]
+    per: Literal["loan", "borrower"] = "loan"
+    start_day: int = Field(default=0, ge=0)
+    every_days: int | None = Field(default=None, ge=1)
+
+    def fires_on(self, day_in_stage: int) -> bool:
+        if day_in_stage < self.start_day:
+            return False
+        if self.every_days is None:
+            return day_in_stage == self.start_day
+        return (day_in_stage - self.start_day) % self.every_days == 0
+
+
+RiskKey = Literal["any", "low", "medium", "high"]
+
+
+class Policy(_Strict):
+    version: Literal[1]
+    stages: StagesSpec
+    risk: RiskSpec
+    products: dict[str, ProductSpec] = {"default": ProductSpec()}
+    strategy: dict[str, dict[RiskKey, list[ActionSpec]]]
+
+    @model_validator(mode="after")
+    def _strategy_names_stages(self) -> Policy:
+        known = {PRE_DUE, *(b.name for b in self.stages.buckets)}
+        for stage, by_risk in self.strategy.items():
+            if stage not in known:
+                raise ValueError(f"strategy.{stage}: unknown stage (known: {', '.join(sorted(known))})")
+            for risk, actions in by_risk.items():
+                seen: set[str] = set()
+                for i, a in enumerate(actions):
+                    if a.action in seen:
+                        raise ValueError(f"strategy.{stage}.{risk}[{i}].action: {a.action!r} repeated")
+                    seen.add(a.action)
+        if "default" not in self.products:
+            raise ValueError("products.default: required")
+        return self
+
+    @cached_property
+    def stage_rules(self) -> StageRules:
+        buckets = tuple(Bucket(b.name, b.min_dpd, b.max_dpd) for b in self.stages.buckets)
+        return StageRules(self.stages.pre_due_days, buckets)
+
+    @cached_property
+    def risk_rules(self) -> RiskRules:
+        r = self.risk
+        return RiskRules(
+            dpd=tuple(r.dpd), overdue_total=tuple(r.overdue_total), times_late=tuple(r.times_late),
+            broken_promises=tuple(r.broken_promises), secured_credit=r.secured_credit,
+            medium_at=r.medium_at, high_at=r.high_at,
+        )
+
+    def product(self, name: str) -> ProductSpec:
+        return self.products.get(name, self.products["default"])
+
+    def actions_for(self, stage: str, risk: str) -> list[ActionSpec]:
+        """Risk-specific actions replace the stage's ``any`` list."""
+        by_risk = self.strategy.get(stage, {})
+        return by_risk.get(risk) or by_risk.get("any") or []  # type: ignore[call-overload]
+
+
+
+def _format(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        path = ""
+        for part in e["loc"]:
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        msg = e["msg"].removeprefix("Value error, ")
+        lines.append(f"{path}: {msg}" if path else msg)
+    return "; ".join(lines)
+
+
+def parse_policy(data: object, source: str = "<policy>") -> Policy:
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as err:
+        raise PolicyError(f"{source}: {_format(err)}") from None
+
+
+def load_policy(path: Path | str | None = None) -> Policy:
+    path = Path(path) if path else DEFAULT_POLICY_PATH
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise PolicyError(f"{path}: cannot read policy ({err.strerror})") from None
+    except yaml.YAMLError as err:
+        raise PolicyError(f"{path}: not valid YAML ({err})") from None
+    return parse_policy(data, str(path))

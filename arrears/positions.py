@@ -1,0 +1,65 @@
+"""From a loan's book to its position on a day: engine + stage + risk (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from arrears.engine import Installment, LoanTerms, Payment, assess, classify_stage, grade_risk
+from arrears.policy import Policy
+
+
+@dataclass(frozen=True, slots=True)
+class LoanBook:
+    """Everything the engine needs about one loan."""
+
+    loan_id: int
+    loan_no: str
+    borrower_id: str
+    product: str
+    penalty_rate_daily: Decimal
+    late_fee: Decimal
+    grace_days: int
+    secured: bool
+    installments: tuple[Installment, ...]
+    payments: tuple[Payment, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PositionRow:
+    loan_id: int
+    dpd: int
+    stage: str
+    risk: str
+    overdue_principal: Decimal
+    overdue_interest: Decimal
+    overdue_penalty: Decimal
+    overdue_fees: Decimal
+    overdue_total: Decimal
+    outstanding_principal: Decimal
+    credit: Decimal
+    times_late: int
+    next_due_date: date | None
+
+
+def position_for(loan: LoanBook, as_of: date, policy: Policy, broken_promises: int = 0) -> PositionRow:
+    terms = LoanTerms(
+        penalty_rate_daily=loan.penalty_rate_daily,
+        late_fee=loan.late_fee,
+        grace_days=loan.grace_days,
+        waterfall=policy.product(loan.product).waterfall,
+    )
+    s = assess(terms, loan.installments, loan.payments, as_of)
+    stage = classify_stage(s.dpd, s.next_due_date, as_of, policy.stage_rules)
+    risk = grade_risk(
+        policy.risk_rules, dpd=s.dpd, overdue_total=s.overdue.total, times_late=s.times_late,
+        secured=loan.secured, broken_promises=broken_promises,
+    )
+    o = s.overdue
+    return PositionRow(
+        loan_id=loan.loan_id, dpd=s.dpd, stage=stage, risk=risk,
+        overdue_principal=o.principal, overdue_interest=o.interest, overdue_penalty=o.penalty,
+        overdue_fees=o.fees, overdue_total=o.total, outstanding_principal=s.outstanding_principal,
+        credit=s.credit, times_late=s.times_late, next_due_date=s.next_due_date,
+    )

@@ -1,0 +1,62 @@
+"""What the day's tasks share: built once per flow run from settings, passed down."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+
+from arrears.db import make_engine
+from arrears.policy import Policy, load_policy
+from arrears.settings import Settings
+
+T = TypeVar("T")
+
+
+class InlineExecutor(Executor):
+    """Runs work in the calling thread (workers=1, and for debugging)."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as err:  # noqa: BLE001 - handed to the caller through the future
+            future.set_exception(err)
+        return future
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    engine: Engine
+    policy: Policy
+    pool: Executor
+
+    @property
+    def url(self) -> str:
+        return self.settings.resolved_database_url
+
+    @property
+    def policy_path(self) -> str | None:
+        return str(self.settings.policy_path) if self.settings.policy_path else None
+
+
+@contextmanager
+def open_runtime(settings: Settings) -> Iterator[Runtime]:
+    """Engine, policy and a process pool (spawned: workers never inherit Prefect's threads)."""
+    policy = load_policy(settings.policy_path)  # fail fast on a bad policy, before any work
+    engine = make_engine(settings.resolved_database_url)
+    if settings.workers > 1:
+        pool: Executor = ProcessPoolExecutor(settings.workers, mp_context=multiprocessing.get_context("spawn"))
+    else:
+        pool = InlineExecutor()
+    try:
+        yield Runtime(settings, engine, policy, pool)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        engine.dispose()

@@ -1,0 +1,37 @@
+"""Store planned actions: insert-if-absent on the idempotency key."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql, sqlite
+
+from arrears.planning import PlannedAction
+from models import CollectionAction
+from models.types import utcnow
+
+CHUNK = 1000
+
+
+def insert_planned(conn: Connection, planned: Sequence[PlannedAction]) -> int:
+    """Insert actions whose key is new; returns how many were new."""
+    if not planned:
+        return 0
+    table = CollectionAction.__table__  # type: ignore[attr-defined]
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    now = utcnow()
+    new = 0
+    for i in range(0, len(planned), CHUNK):
+        rows = [
+            {
+                "key": a.key, "as_of": a.as_of, "scope": a.scope, "borrower_id": a.borrower_id,
+                "loan_id": a.loan_id, "loan_nos": ",".join(a.loan_nos), "stage": a.stage, "risk": a.risk,
+                "action": a.action, "channel": a.channel, "template": a.template, "tone": a.tone,
+                "status": "planned", "created_at": now,
+            }
+            for a in planned[i : i + CHUNK]
+        ]
+        stmt = dialect.insert(table).values(rows).on_conflict_do_nothing(index_elements=["key"])
+        new += len(conn.execute(stmt.returning(table.c.key)).all())
+    return new

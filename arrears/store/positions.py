@@ -1,0 +1,77 @@
+"""Write and read positions. A batch's positions for a day are replaced as a whole,
+so re-running a day rewrites the same rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import Connection, Date, bindparam, text
+
+from arrears.money import from_cents, to_cents
+from arrears.positions import PositionRow
+from arrears.planning import PositionView
+
+_DAY = bindparam("d", type_=Date())
+COLUMNS = (
+    "as_of", "loan_id", "dpd", "stage", "risk", "overdue_principal", "overdue_interest", "overdue_penalty",
+    "overdue_fees", "overdue_total", "outstanding_principal", "credit", "times_late", "next_due_date",
+)
+
+
+def _tuple(as_of: date, p: PositionRow) -> tuple[object, ...]:
+    return (
+        as_of, p.loan_id, p.dpd, p.stage, p.risk, to_cents(p.overdue_principal), to_cents(p.overdue_interest),
+        to_cents(p.overdue_penalty), to_cents(p.overdue_fees), to_cents(p.overdue_total),
+        to_cents(p.outstanding_principal), to_cents(p.credit), p.times_late, p.next_due_date,
+    )
+
+
+def replace_positions(conn: Connection, as_of: date, first_loan_id: int, last_loan_id: int,
+                      rows: Sequence[PositionRow]) -> None:
+    """Replace the day's positions of loans ``first..last`` (COPY on PostgreSQL)."""
+    conn.execute(
+        text("DELETE FROM position WHERE as_of = :d AND loan_id BETWEEN :lo AND :hi").bindparams(_DAY),
+        {"d": as_of, "lo": first_loan_id, "hi": last_loan_id},
+    )
+    data = [_tuple(as_of, p) for p in rows]
+    dbapi = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        with dbapi.cursor() as cur, cur.copy(f"COPY position ({', '.join(COLUMNS)}) FROM STDIN") as copy:  # type: ignore[union-attr]
+            for row in data:
+                copy.write_row(row)
+    else:
+        marks = ", ".join("?" * len(COLUMNS))
+        dbapi.executemany(f"INSERT INTO position ({', '.join(COLUMNS)}) VALUES ({marks})",  # type: ignore[union-attr]
+                          [(r[0].isoformat(), *r[1:13], r[13].isoformat() if r[13] else None) for r in data])
+
+
+def actionable_borrowers(conn: Connection, as_of: date) -> list[str]:
+    """Borrowers with at least one loan not current on ``as_of``, in order."""
+    return [
+        r[0]
+        for r in conn.execute(
+            text(
+                "SELECT DISTINCT l.borrower_id FROM position p JOIN loan l ON l.id = p.loan_id"
+                " WHERE p.as_of = :d AND p.stage <> 'current' ORDER BY l.borrower_id"
+            ).bindparams(_DAY),
+            {"d": as_of},
+        )
+    ]
+
+
+def read_position_views(conn: Connection, as_of: date, first_borrower: str, last_borrower: str) -> list[PositionView]:
+    """Positions (not current) of borrowers ``first..last`` on ``as_of``, for planning."""
+    rows = conn.execute(
+        text(
+            "SELECT p.loan_id, l.loan_no, l.borrower_id, p.stage, p.risk, p.dpd, p.next_due_date, p.overdue_total"
+            " FROM position p JOIN loan l ON l.id = p.loan_id"
+            " WHERE p.as_of = :d AND p.stage <> 'current' AND l.borrower_id BETWEEN :lo AND :hi"
+        ).bindparams(_DAY),
+        {"d": as_of, "lo": first_borrower, "hi": last_borrower},
+    )
+    return [
+        PositionView(loan_id, loan_no, borrower_id, stage, risk, dpd,
+                     due if due is None or isinstance(due, date) else date.fromisoformat(due), from_cents(total))
+        for loan_id, loan_no, borrower_id, stage, risk, dpd, due, total in rows
+    ]

@@ -1,0 +1,78 @@
+"""The day's figures, read back from the database so they reflect the whole day
+(also after a retry or a second run)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Connection, Date, bindparam, text
+
+from arrears.money import from_cents
+
+_DAY = bindparam("d", type_=Date())
+
+
+@dataclass
+class DaySummary:
+    as_of: date
+    loans: int = 0
+    by_stage_risk: dict[tuple[str, str], int] = field(default_factory=dict)
+    overdue: dict[tuple[str, str], Decimal] = field(default_factory=dict)  # (stage, currency) -> amount
+    actions_by_channel: dict[str, int] = field(default_factory=dict)
+    actions_by_action: dict[str, int] = field(default_factory=dict)
+
+    def overdue_by_currency(self, stage: str | None = None) -> dict[str, Decimal]:
+        """Overdue totals per currency (amounts in different currencies are never added)."""
+        totals: dict[str, Decimal] = {}
+        for (s, currency), amount in sorted(self.overdue.items()):
+            if stage is None or s == stage:
+                totals[currency] = totals.get(currency, Decimal(0)) + amount
+        return totals
+
+    def overdue_text(self, stage: str | None = None) -> str:
+        totals = self.overdue_by_currency(stage)
+        return "; ".join(f"{c} {v:,.2f}" for c, v in totals.items()) or "0.00"
+
+    @property
+    def actions(self) -> int:
+        return sum(self.actions_by_channel.values())
+
+    def stage_count(self, stage: str) -> int:
+        return sum(n for (s, _), n in self.by_stage_risk.items() if s == stage)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "loans": self.loans,
+            "by_stage_risk": {f"{s}/{r}": n for (s, r), n in sorted(self.by_stage_risk.items())},
+            "overdue": {f"{s}/{c}": str(v) for (s, c), v in sorted(self.overdue.items())},
+            "actions_by_channel": dict(sorted(self.actions_by_channel.items())),
+        }
+
+
+def read_day_summary(conn: Connection, as_of: date) -> DaySummary:
+    s = DaySummary(as_of)
+    for stage, risk, currency, n, overdue in conn.execute(
+        text(
+            "SELECT p.stage, p.risk, l.currency, COUNT(*), COALESCE(SUM(p.overdue_total), 0)"
+            " FROM position p JOIN loan l ON l.id = p.loan_id"
+            " WHERE p.as_of = :d GROUP BY p.stage, p.risk, l.currency"
+        ).bindparams(_DAY),
+        {"d": as_of},
+    ):
+        s.by_stage_risk[(stage, risk)] = s.by_stage_risk.get((stage, risk), 0) + n
+        s.loans += n
+        if overdue:
+            key = (stage, currency)
+            s.overdue[key] = s.overdue.get(key, Decimal(0)) + from_cents(int(overdue))
+    for channel, action, n in conn.execute(
+        text(
+            "SELECT channel, action, COUNT(*) FROM collection_action WHERE as_of = :d GROUP BY channel, action"
+        ).bindparams(_DAY),
+        {"d": as_of},
+    ):
+        s.actions_by_channel[channel] = s.actions_by_channel.get(channel, 0) + n
+        s.actions_by_action[action] = n
+    return s

@@ -1,0 +1,1 @@
+"""Prefect flows: they order the work and say nothing else."""

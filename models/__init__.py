@@ -1,0 +1,26 @@
+"""What Arrears stores: one module per aggregate. Importing this package registers every table."""
+
+from sqlmodel import SQLModel
+
+from models.action import CollectionAction
+from models.borrower import Borrower, Contact
+from models.imports import ImportRun, QuarantinedRow
+from models.loan import Installment, Loan, Payment
+from models.position import Position
+from models.run import CollectionRun
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Borrower",
+    "CollectionAction",
+    "CollectionRun",
+    "Contact",
+    "ImportRun",
+    "Installment",
+    "Loan",
+    "Payment",
+    "Position",
+    "QuarantinedRow",
+    "metadata",
+]

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from arrears.runtime import Runtime
+from arrears.store.summary import DaySummary, read_day_summary
+from arrears.summary import render_summary
+from tasks.retry import transient_io
+
+
+@task(name="summary", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=transient_io)
+def publish_summary(rt: Runtime, as_of: date) -> DaySummary:
+    """Read the whole day back from the database and publish it as a markdown artifact."""
+    with rt.engine.connect() as conn:
+        summary = read_day_summary(conn, as_of)
+    create_markdown_artifact(
+        key="collection-summary",
+        markdown=render_summary(summary, rt.policy),
+        description=f"Collection run {as_of}: counts by stage and risk, overdue totals, actions planned",
+    )
+    return summary
