@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,19 +16,22 @@ from rich.table import Table
 
 from arrears.settings import Settings, get_settings
 
-app = typer.Typer(help="Arrears: a collections engine for lenders, on Prefect.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Arrears: a collections engine for lenders, on Prefect.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 out = Console()
 err = Console(stderr=True)
 
-AsOf = Annotated[str | None, typer.Option("--as-of", help="Business day, YYYY-MM-DD (default: today, lender's timezone).")]
+AsOf = Annotated[
+    str | None, typer.Option("--as-of", help="Business day, YYYY-MM-DD (default: today, lender's timezone).")
+]
 
 
 def _as_of(value: str | None, settings: Settings) -> date:
     if value is None:
-        return settings.today(datetime.now(timezone.utc))
+        return settings.today(datetime.now(UTC))
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -115,8 +118,9 @@ def run(as_of: AsOf = None) -> None:
         err.print(f"[red]collection {day} ended {state.name}[/red]: {state.message or ''}")
         raise typer.Exit(1)
     summary = state.result()
-    out.print(f"collection {day}: {summary.loans} loans, overdue {summary.overdue_text()}, "
-              f"{summary.actions} actions planned")
+    out.print(
+        f"collection {day}: {summary.loans} loans, overdue {summary.overdue_text()}, {summary.actions} actions planned"
+    )
 
 
 @app.command("loans")
@@ -147,8 +151,18 @@ def loans(
         table.add_column(col, justify="right" if col not in ("loan_no", "borrower_id", "stage", "risk") else "left")
     for r in rows:
         o = r["overdue"]
-        table.add_row(r["loan_no"], r["borrower_id"], str(r["dpd"]), r["stage"], r["risk"],
-                      o["principal"], o["interest"], o["penalty"], o["fees"], o["total"])
+        table.add_row(
+            r["loan_no"],
+            r["borrower_id"],
+            str(r["dpd"]),
+            r["stage"],
+            r["risk"],
+            o["principal"],
+            o["interest"],
+            o["penalty"],
+            o["fees"],
+            o["total"],
+        )
     out.print(table)
 
 
@@ -175,6 +189,3 @@ def demo(
 
 def main() -> None:
     app()
-
-
-

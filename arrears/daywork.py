@@ -47,8 +47,9 @@ def _policy(path: str | None) -> Policy:
     return load_policy(Path(path) if path else None)
 
 
-def classify_loans(url: str, policy_path: str | None, first_loan_id: int, last_loan_id: int,
-                   as_of: date) -> ClassifySummary:
+def classify_loans(
+    url: str, policy_path: str | None, first_loan_id: int, last_loan_id: int, as_of: date
+) -> ClassifySummary:
     """Snapshot the book of loans ``first..last``, classify them, replace their positions for ``as_of``."""
     policy = _policy(policy_path)
     engine = _engine(url)
@@ -59,8 +60,9 @@ def classify_loans(url: str, policy_path: str | None, first_loan_id: int, last_l
     return ClassifySummary(loans=len(rows), by_stage=Counter(row.stage for row in rows))
 
 
-def plan_borrowers(url: str, policy_path: str | None, first_borrower: str, last_borrower: str,
-                   as_of: date) -> PlanSummary:
+def plan_borrowers(
+    url: str, policy_path: str | None, first_borrower: str, last_borrower: str, as_of: date
+) -> PlanSummary:
     """Plan the policy's actions for borrowers ``first..last`` and store the new ones."""
     policy = _policy(policy_path)
     with _engine(url).begin() as conn:

@@ -23,8 +23,10 @@ def run_demo(*, settings: Settings, loans: int, last_day: date, days: int, conso
     first_day = last_day - timedelta(days=days - 1)
     stats = generate_book(book_dir, loans=loans, as_of=first_day - timedelta(days=1))
     console.rule("1. synthetic loan book")
-    console.print(f"{stats.loans} loans, {stats.borrowers} borrowers, {stats.installments} installments, "
-                  f"{stats.payments} payments -> {book_dir}")
+    console.print(
+        f"{stats.loans} loans, {stats.borrowers} borrowers, {stats.installments} installments, "
+        f"{stats.payments} payments -> {book_dir}"
+    )
     console.print(f"({stats.bad_rows} deliberately bad rows included, to show the quarantine)")
     console.rule("2. import through the CSV path")
     result = import_book(engine=engine, directory=book_dir)
@@ -40,8 +42,10 @@ def run_demo(*, settings: Settings, loans: int, last_day: date, days: int, conso
             console.print(f"[red]collection {day} ended {state.name}: {state.message}[/red]")
             return 1
         summary = state.result()
-        console.print(f"collection-{day}: {summary.loans} loans, overdue {summary.overdue_text()}, "
-                      f"{summary.actions} actions planned")
+        console.print(
+            f"collection-{day}: {summary.loans} loans, overdue {summary.overdue_text()}, "
+            f"{summary.actions} actions planned"
+        )
     assert summary is not None
     console.rule(f"4. where the book stands on {last_day}")
     policy = load_policy(settings.policy_path)
@@ -52,12 +56,16 @@ def run_demo(*, settings: Settings, loans: int, last_day: date, days: int, conso
         row = [str(summary.by_stage_risk.get((stage, r), 0)) for r in ("low", "medium", "high")]
         table.add_row(stage, *row, str(summary.stage_count(stage)), summary.overdue_text(stage))
     console.print(table)
-    console.print("actions planned on the last day: " + ", ".join(
-        f"{c} {n}" for c, n in sorted(summary.actions_by_channel.items())))
+    console.print(
+        "actions planned on the last day: "
+        + ", ".join(f"{c} {n}" for c, n in sorted(summary.actions_by_channel.items()))
+    )
     console.rule("where to look")
     console.print(f"database:        {settings.resolved_database_url}")
     console.print(f"per-loan view:   arrears loans --as-of {last_day} --stage M2")
     console.print(f"one day again:   arrears run --as-of {last_day}   (plans nothing new: keys are unique)")
-    console.print("Prefect UI:      prefect server start   then open http://127.0.0.1:4200 "
-                  "(flow runs 'collection-<day>', with the summary artifact)")
+    console.print(
+        "Prefect UI:      prefect server start   then open http://127.0.0.1:4200 "
+        "(flow runs 'collection-<day>', with the summary artifact)"
+    )
     return 0

@@ -21,24 +21,32 @@ def _money(v: Decimal) -> str:
 
 def _row(loan_no: str, borrower_id: str, dpd: int, stage: str, risk: str, parts: list[Decimal]) -> dict[str, Any]:
     keys = ("principal", "interest", "penalty", "fees", "total")
-    return {"loan_no": loan_no, "borrower_id": borrower_id, "dpd": dpd, "stage": stage, "risk": risk,
-            "overdue": {k: _money(v) for k, v in zip(keys, parts, strict=True)}}
+    return {
+        "loan_no": loan_no,
+        "borrower_id": borrower_id,
+        "dpd": dpd,
+        "stage": stage,
+        "risk": risk,
+        "overdue": {k: _money(v) for k, v in zip(keys, parts, strict=True)},
+    }
 
 
-def loan_positions(*, engine: Engine, settings: Settings, as_of: date, stage: str | None,
-                   limit: int = 0) -> tuple[list[dict[str, Any]], bool]:
+def loan_positions(
+    *, engine: Engine, settings: Settings, as_of: date, stage: str | None, limit: int = 0
+) -> tuple[list[dict[str, Any]], bool]:
     """(rows ordered by loan_no, whether they came from a stored run)."""
+    sql = (
+        "SELECT l.loan_no, l.borrower_id, p.dpd, p.stage, p.risk, p.overdue_principal,"
+        " p.overdue_interest, p.overdue_penalty, p.overdue_fees, p.overdue_total"
+        " FROM position p JOIN loan l ON l.id = p.loan_id WHERE p.as_of = :d"
+        + (" AND p.stage = :stage" if stage else "")
+        + " ORDER BY l.loan_no"
+    )
     with engine.connect() as conn:
         stored = [
             _row(no, bid, dpd, st, risk, [from_cents(c) for c in cents])
             for no, bid, dpd, st, risk, *cents in conn.execute(
-                text(
-                    "SELECT l.loan_no, l.borrower_id, p.dpd, p.stage, p.risk, p.overdue_principal,"
-                    " p.overdue_interest, p.overdue_penalty, p.overdue_fees, p.overdue_total"
-                    " FROM position p JOIN loan l ON l.id = p.loan_id WHERE p.as_of = :d"
-                    " AND (:stage IS NULL OR p.stage = :stage) ORDER BY l.loan_no"
-                ).bindparams(bindparam("d", type_=Date())),
-                {"d": as_of, "stage": stage},
+                text(sql).bindparams(bindparam("d", type_=Date())), {"d": as_of, "stage": stage}
             )
         ]
         if stored:
@@ -49,8 +57,21 @@ def loan_positions(*, engine: Engine, settings: Settings, as_of: date, stage: st
             for book in read_books(conn, batch.first_loan_id, batch.last_loan_id, as_of):
                 p = position_for(book, as_of, policy)
                 if stage is None or p.stage == stage:
-                    rows.append(_row(book.loan_no, book.borrower_id, p.dpd, p.stage, p.risk,
-                                     [p.overdue_principal, p.overdue_interest, p.overdue_penalty,
-                                      p.overdue_fees, p.overdue_total]))
+                    rows.append(
+                        _row(
+                            book.loan_no,
+                            book.borrower_id,
+                            p.dpd,
+                            p.stage,
+                            p.risk,
+                            [
+                                p.overdue_principal,
+                                p.overdue_interest,
+                                p.overdue_penalty,
+                                p.overdue_fees,
+                                p.overdue_total,
+                            ],
+                        )
+                    )
     rows.sort(key=lambda r: r["loan_no"])
     return (rows[:limit] if limit else rows), False

@@ -75,10 +75,18 @@ def plan_actions(positions: Iterable[PositionView], policy: Policy, as_of: date)
         worst, spec = max(items, key=lambda it: (it[0].dpd, it[0].overdue_total, it[0].loan_no))
         planned.append(
             PlannedAction(
-                key=key, as_of=as_of, scope=spec.per, borrower_id=worst.borrower_id,
-                loan_id=worst.loan_id, loan_nos=tuple(sorted(p.loan_no for p, _ in items)),
-                stage=worst.stage, risk=worst.risk, action=spec.action, channel=spec.channel,
-                template=spec.template, tone=spec.tone,
+                key=key,
+                as_of=as_of,
+                scope=spec.per,
+                borrower_id=worst.borrower_id,
+                loan_id=worst.loan_id,
+                loan_nos=tuple(sorted(p.loan_no for p, _ in items)),
+                stage=worst.stage,
+                risk=worst.risk,
+                action=spec.action,
+                channel=spec.channel,
+                template=spec.template,
+                tone=spec.tone,
             )
         )
     return planned

@@ -142,9 +142,13 @@ class Policy(_Strict):
     def risk_rules(self) -> RiskRules:
         r = self.risk
         return RiskRules(
-            dpd=tuple(r.dpd), overdue_total=tuple(r.overdue_total), times_late=tuple(r.times_late),
-            broken_promises=tuple(r.broken_promises), secured_credit=r.secured_credit,
-            medium_at=r.medium_at, high_at=r.high_at,
+            dpd=tuple(r.dpd),
+            overdue_total=tuple(r.overdue_total),
+            times_late=tuple(r.times_late),
+            broken_promises=tuple(r.broken_promises),
+            secured_credit=r.secured_credit,
+            medium_at=r.medium_at,
+            high_at=r.high_at,
         )
 
     def product(self, name: str) -> ProductSpec:
@@ -154,7 +158,6 @@ class Policy(_Strict):
         """Risk-specific actions replace the stage's ``any`` list."""
         by_risk = self.strategy.get(stage, {})
         return by_risk.get(risk) or by_risk.get("any") or []  # type: ignore[call-overload]
-
 
 
 def _format(err: ValidationError) -> str:

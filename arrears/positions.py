@@ -53,13 +53,26 @@ def position_for(loan: LoanBook, as_of: date, policy: Policy, broken_promises: i
     s = assess(terms, loan.installments, loan.payments, as_of)
     stage = classify_stage(s.dpd, s.next_due_date, as_of, policy.stage_rules)
     risk = grade_risk(
-        policy.risk_rules, dpd=s.dpd, overdue_total=s.overdue.total, times_late=s.times_late,
-        secured=loan.secured, broken_promises=broken_promises,
+        policy.risk_rules,
+        dpd=s.dpd,
+        overdue_total=s.overdue.total,
+        times_late=s.times_late,
+        secured=loan.secured,
+        broken_promises=broken_promises,
     )
     o = s.overdue
     return PositionRow(
-        loan_id=loan.loan_id, dpd=s.dpd, stage=stage, risk=risk,
-        overdue_principal=o.principal, overdue_interest=o.interest, overdue_penalty=o.penalty,
-        overdue_fees=o.fees, overdue_total=o.total, outstanding_principal=s.outstanding_principal,
-        credit=s.credit, times_late=s.times_late, next_due_date=s.next_due_date,
+        loan_id=loan.loan_id,
+        dpd=s.dpd,
+        stage=stage,
+        risk=risk,
+        overdue_principal=o.principal,
+        overdue_interest=o.interest,
+        overdue_penalty=o.penalty,
+        overdue_fees=o.fees,
+        overdue_total=o.total,
+        outstanding_principal=s.outstanding_principal,
+        credit=s.credit,
+        times_late=s.times_late,
+        next_due_date=s.next_due_date,
     )

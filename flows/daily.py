@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from prefect import flow, get_run_logger, runtime, unmapped
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -25,15 +25,16 @@ def resolve_as_of(as_of: date | str | None, now: datetime | None = None) -> date
         return date.fromisoformat(as_of)
     if as_of is not None:
         return as_of
-    return get_settings().today(now or datetime.now(timezone.utc))
+    return get_settings().today(now or datetime.now(UTC))
 
 
 def _run_name() -> str:
     return f"collection-{resolve_as_of(runtime.flow_run.parameters.get('as_of'))}"
 
 
-@flow(name="daily-collection", flow_run_name=_run_name, task_runner=ThreadPoolTaskRunner(max_workers=4),
-      log_prints=False)
+@flow(
+    name="daily-collection", flow_run_name=_run_name, task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=False
+)
 def daily_collection(as_of: date | None = None) -> DaySummary:
     """Classify the whole book on ``as_of`` and plan the day's collection actions."""
     day = resolve_as_of(as_of)

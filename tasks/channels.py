@@ -10,7 +10,14 @@ from arrears.runtime import Runtime
 from tasks.retry import transient_io
 
 
-@task(name="hand-to-channels", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=transient_io)
+@task(
+    name="hand-to-channels",
+    task_run_name="hand-to-channels {as_of}",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=5,
+    retry_condition_fn=transient_io,
+)
 def hand_to_channels(rt: Runtime, as_of: date) -> dict[str, int]:
     """Hand the day's planned actions to their channels.
 

@@ -11,7 +11,14 @@ from arrears.store.positions import actionable_borrowers
 from tasks.retry import transient_io
 
 
-@task(name="plan-batches", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=transient_io)
+@task(
+    name="plan-batches",
+    task_run_name="plan-batches {as_of}",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=5,
+    retry_condition_fn=transient_io,
+)
 def planning_batches(rt: Runtime, as_of: date) -> list[tuple[str, str]]:
     """Borrower-id ranges to plan: a borrower's loans are always planned together."""
     with rt.engine.connect() as conn:

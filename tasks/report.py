@@ -12,7 +12,14 @@ from arrears.summary import render_summary
 from tasks.retry import transient_io
 
 
-@task(name="summary", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=transient_io)
+@task(
+    name="summary",
+    task_run_name="summary {as_of}",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=5,
+    retry_condition_fn=transient_io,
+)
 def publish_summary(rt: Runtime, as_of: date) -> DaySummary:
     """Read the whole day back from the database and publish it as a markdown artifact."""
     with rt.engine.connect() as conn:

@@ -10,7 +10,14 @@ from arrears.store.book import Batch, loan_batches
 from tasks.retry import transient_io
 
 
-@task(name="snapshot", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=transient_io)
+@task(
+    name="snapshot",
+    task_run_name="snapshot {as_of}",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=5,
+    retry_condition_fn=transient_io,
+)
 def snapshot_book(rt: Runtime, as_of: date) -> list[Batch]:
     """Freeze the day's work list: the loan book cut into id ranges of ``batch_size`` loans."""
     batches = loan_batches(engine=rt.engine, size=rt.settings.batch_size)

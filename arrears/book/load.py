@@ -61,8 +61,11 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys:
     for i in range(0, len(rows), CHUNK):
         stmt = dialect.insert(table).values(list(rows[i : i + CHUNK]))
         updates = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
-        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=updates) if updates else \
-            stmt.on_conflict_do_nothing(index_elements=list(keys))
+        stmt = (
+            stmt.on_conflict_do_update(index_elements=list(keys), set_=updates)
+            if updates
+            else stmt.on_conflict_do_nothing(index_elements=list(keys))
+        )
         conn.execute(stmt)
 
 
@@ -100,8 +103,10 @@ def _loan_ids(conn: Connection, loan_nos: set[str]) -> dict[str, int]:
 def _record_run(conn: Connection, directory: Path, book: ValidatedBook, imported: dict[str, int]) -> int:
     run = conn.execute(
         ImportRun.__table__.insert().values(  # type: ignore[attr-defined]
-            source=str(directory.resolve()), started_at=utcnow(),
-            rows_read=sum(book.rows_read.values()), rows_imported=sum(imported.values()),
+            source=str(directory.resolve()),
+            started_at=utcnow(),
+            rows_read=sum(book.rows_read.values()),
+            rows_imported=sum(imported.values()),
             rows_quarantined=len(book.problems),
         )
     )
@@ -110,8 +115,14 @@ def _record_run(conn: Connection, directory: Path, book: ValidatedBook, imported
         conn.execute(
             QuarantinedRow.__table__.insert(),  # type: ignore[attr-defined]
             [
-                {"import_run_id": run_id, "file": p.file, "line": p.line, "column": p.column,
-                 "reason": p.reason, "row": json.dumps(p.row, ensure_ascii=False)}
+                {
+                    "import_run_id": run_id,
+                    "file": p.file,
+                    "line": p.line,
+                    "column": p.column,
+                    "reason": p.reason,
+                    "row": json.dumps(p.row, ensure_ascii=False),
+                }
                 for p in book.problems
             ],
         )

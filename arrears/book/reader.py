@@ -41,25 +41,51 @@ class FileSpec:
 SPECS = (
     FileSpec(
         "borrowers.csv",
-        ("borrower_id", "name", "id_number", "phone", "email", "address", "locale", "timezone",
-         "sms_consent", "email_consent"),
-        parse_borrower, lambda r: r.borrower_id,
+        (
+            "borrower_id",
+            "name",
+            "id_number",
+            "phone",
+            "email",
+            "address",
+            "locale",
+            "timezone",
+            "sms_consent",
+            "email_consent",
+        ),
+        parse_borrower,
+        lambda r: r.borrower_id,
     ),
     FileSpec(
         "loans.csv",
-        ("loan_no", "borrower_id", "product", "currency", "principal", "annual_rate", "penalty_rate_daily",
-         "late_fee", "grace_days", "contract_date"),
-        parse_loan, lambda r: r.loan_no,
+        (
+            "loan_no",
+            "borrower_id",
+            "product",
+            "currency",
+            "principal",
+            "annual_rate",
+            "penalty_rate_daily",
+            "late_fee",
+            "grace_days",
+            "contract_date",
+        ),
+        parse_loan,
+        lambda r: r.loan_no,
     ),
     FileSpec(
         "installments.csv",
         ("loan_no", "seq", "due_date", "principal_due", "interest_due", "fee_due"),
-        parse_installment, lambda r: (r.loan_no, r.seq),
+        parse_installment,
+        lambda r: (r.loan_no, r.seq),
     ),
     FileSpec("payments.csv", ("loan_no", "paid_on", "amount", "reference"), parse_payment, lambda r: r.reference),
     FileSpec(
-        "contacts.csv", ("borrower_id", "name", "relation", "phone", "consent"),
-        parse_contact, lambda r: (r.borrower_id, r.phone), required=False,
+        "contacts.csv",
+        ("borrower_id", "name", "relation", "phone", "consent"),
+        parse_contact,
+        lambda r: (r.borrower_id, r.phone),
+        required=False,
     ),
 )
 
@@ -159,10 +185,22 @@ def _check_references(
         r.borrower_id for _, _, r in book.good("contacts.csv")
     }
     borrowers |= known_borrowers(loans_ref - borrowers)
-    _keep(book, "loans.csv", lambda r: r.borrower_id in borrowers, "borrower_id", "unknown borrower {}",
-          lambda r: r.borrower_id)
-    _keep(book, "contacts.csv", lambda r: r.borrower_id in borrowers, "borrower_id", "unknown borrower {}",
-          lambda r: r.borrower_id)
+    _keep(
+        book,
+        "loans.csv",
+        lambda r: r.borrower_id in borrowers,
+        "borrower_id",
+        "unknown borrower {}",
+        lambda r: r.borrower_id,
+    )
+    _keep(
+        book,
+        "contacts.csv",
+        lambda r: r.borrower_id in borrowers,
+        "borrower_id",
+        "unknown borrower {}",
+        lambda r: r.borrower_id,
+    )
     loans = {r.loan_no for _, _, r in book.good("loans.csv")}
     referenced = {r.loan_no for name in ("installments.csv", "payments.csv") for _, _, r in book.good(name)}
     loans |= known_loans(referenced - loans)
@@ -172,8 +210,9 @@ def _check_references(
         book.records[name] = [record for _, _, record in good]
 
 
-def _keep(book: ValidatedBook, name: str, ok: Callable[[Any], bool], column: str, reason: str,
-          ref: Callable[[Any], str]) -> None:
+def _keep(
+    book: ValidatedBook, name: str, ok: Callable[[Any], bool], column: str, reason: str, ref: Callable[[Any], str]
+) -> None:
     kept = []
     for line, row, record in book.good(name):
         if ok(record):

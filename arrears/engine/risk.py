@@ -64,7 +64,11 @@ def grade_risk(
     rules: RiskRules, *, dpd: int, overdue_total: Decimal, times_late: int, secured: bool, broken_promises: int = 0
 ) -> str:
     score = risk_score(
-        rules, dpd=dpd, overdue_total=overdue_total, times_late=times_late, secured=secured,
+        rules,
+        dpd=dpd,
+        overdue_total=overdue_total,
+        times_late=times_late,
+        secured=secured,
         broken_promises=broken_promises,
     )
     if score >= rules.high_at:

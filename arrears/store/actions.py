@@ -25,10 +25,20 @@ def insert_planned(conn: Connection, planned: Sequence[PlannedAction]) -> int:
     for i in range(0, len(planned), CHUNK):
         rows = [
             {
-                "key": a.key, "as_of": a.as_of, "scope": a.scope, "borrower_id": a.borrower_id,
-                "loan_id": a.loan_id, "loan_nos": ",".join(a.loan_nos), "stage": a.stage, "risk": a.risk,
-                "action": a.action, "channel": a.channel, "template": a.template, "tone": a.tone,
-                "status": "planned", "created_at": now,
+                "key": a.key,
+                "as_of": a.as_of,
+                "scope": a.scope,
+                "borrower_id": a.borrower_id,
+                "loan_id": a.loan_id,
+                "loan_nos": ",".join(a.loan_nos),
+                "stage": a.stage,
+                "risk": a.risk,
+                "action": a.action,
+                "channel": a.channel,
+                "template": a.template,
+                "tone": a.tone,
+                "status": "planned",
+                "created_at": now,
             }
             for a in planned[i : i + CHUNK]
         ]

@@ -82,9 +82,9 @@ def read_books(conn: Connection, first_loan_id: int, last_loan_id: int, as_of: d
         installments[loan_id].append(Installment(seq, cv.day(due), cv.cents(p), cv.cents(i), cv.cents(f)))
     payments: dict[int, list[Payment]] = defaultdict(list)
     for loan_id, paid_on, amount in conn.execute(
-        text("SELECT loan_id, paid_on, amount FROM payment WHERE loan_id BETWEEN :lo AND :hi AND paid_on <= :as_of").bindparams(
-            bindparam("as_of", type_=Date())
-        ),
+        text(
+            "SELECT loan_id, paid_on, amount FROM payment WHERE loan_id BETWEEN :lo AND :hi AND paid_on <= :as_of"
+        ).bindparams(bindparam("as_of", type_=Date())),
         {**bounds, "as_of": as_of},
     ):
         payments[loan_id].append(Payment(cv.day(paid_on), cv.cents(amount)))
@@ -98,8 +98,16 @@ def read_books(conn: Connection, first_loan_id: int, last_loan_id: int, as_of: d
     ):
         books.append(
             LoanBook(
-                loan_id, loan_no, borrower_id, product, cv.rate(rate), cv.cents(fee), grace, bool(secured),
-                tuple(installments.get(loan_id, ())), tuple(payments.get(loan_id, ())),
+                loan_id,
+                loan_no,
+                borrower_id,
+                product,
+                cv.rate(rate),
+                cv.cents(fee),
+                grace,
+                bool(secured),
+                tuple(installments.get(loan_id, ())),
+                tuple(payments.get(loan_id, ())),
             )
         )
     return books

@@ -9,26 +9,50 @@ from datetime import date
 from sqlalchemy import Connection, Date, bindparam, text
 
 from arrears.money import from_cents, to_cents
-from arrears.positions import PositionRow
 from arrears.planning import PositionView
+from arrears.positions import PositionRow
 
 _DAY = bindparam("d", type_=Date())
 COLUMNS = (
-    "as_of", "loan_id", "dpd", "stage", "risk", "overdue_principal", "overdue_interest", "overdue_penalty",
-    "overdue_fees", "overdue_total", "outstanding_principal", "credit", "times_late", "next_due_date",
+    "as_of",
+    "loan_id",
+    "dpd",
+    "stage",
+    "risk",
+    "overdue_principal",
+    "overdue_interest",
+    "overdue_penalty",
+    "overdue_fees",
+    "overdue_total",
+    "outstanding_principal",
+    "credit",
+    "times_late",
+    "next_due_date",
 )
 
 
 def _tuple(as_of: date, p: PositionRow) -> tuple[object, ...]:
     return (
-        as_of, p.loan_id, p.dpd, p.stage, p.risk, to_cents(p.overdue_principal), to_cents(p.overdue_interest),
-        to_cents(p.overdue_penalty), to_cents(p.overdue_fees), to_cents(p.overdue_total),
-        to_cents(p.outstanding_principal), to_cents(p.credit), p.times_late, p.next_due_date,
+        as_of,
+        p.loan_id,
+        p.dpd,
+        p.stage,
+        p.risk,
+        to_cents(p.overdue_principal),
+        to_cents(p.overdue_interest),
+        to_cents(p.overdue_penalty),
+        to_cents(p.overdue_fees),
+        to_cents(p.overdue_total),
+        to_cents(p.outstanding_principal),
+        to_cents(p.credit),
+        p.times_late,
+        p.next_due_date,
     )
 
 
-def replace_positions(conn: Connection, as_of: date, first_loan_id: int, last_loan_id: int,
-                      rows: Sequence[PositionRow]) -> None:
+def replace_positions(
+    conn: Connection, as_of: date, first_loan_id: int, last_loan_id: int, rows: Sequence[PositionRow]
+) -> None:
     """Replace the day's positions of loans ``first..last`` (COPY on PostgreSQL)."""
     conn.execute(
         text("DELETE FROM position WHERE as_of = :d AND loan_id BETWEEN :lo AND :hi").bindparams(_DAY),
@@ -42,8 +66,10 @@ def replace_positions(conn: Connection, as_of: date, first_loan_id: int, last_lo
                 copy.write_row(row)
     else:
         marks = ", ".join("?" * len(COLUMNS))
-        dbapi.executemany(f"INSERT INTO position ({', '.join(COLUMNS)}) VALUES ({marks})",  # type: ignore[union-attr]
-                          [(r[0].isoformat(), *r[1:13], r[13].isoformat() if r[13] else None) for r in data])
+        dbapi.executemany(
+            f"INSERT INTO position ({', '.join(COLUMNS)}) VALUES ({marks})",  # type: ignore[union-attr]
+            [(r[0].isoformat(), *r[1:13], r[13].isoformat() if r[13] else None) for r in data],
+        )
 
 
 def actionable_borrowers(conn: Connection, as_of: date) -> list[str]:
@@ -71,7 +97,15 @@ def read_position_views(conn: Connection, as_of: date, first_borrower: str, last
         {"d": as_of, "lo": first_borrower, "hi": last_borrower},
     )
     return [
-        PositionView(loan_id, loan_no, borrower_id, stage, risk, dpd,
-                     due if due is None or isinstance(due, date) else date.fromisoformat(due), from_cents(total))
+        PositionView(
+            loan_id,
+            loan_no,
+            borrower_id,
+            stage,
+            risk,
+            dpd,
+            due if due is None or isinstance(due, date) else date.fromisoformat(due),
+            from_cents(total),
+        )
         for loan_id, loan_no, borrower_id, stage, risk, dpd, due, total in rows
     ]

@@ -27,6 +27,9 @@ def finish_run(*, engine: Engine, run_id: int, status: str, summary: DaySummary 
         conn.execute(
             update(CollectionRun)
             .where(CollectionRun.id == run_id)  # type: ignore[arg-type]
-            .values(finished_at=utcnow(), status=status,
-                    summary=json.dumps(summary.as_json(), ensure_ascii=False) if summary else None)
+            .values(
+                finished_at=utcnow(),
+                status=status,
+                summary=json.dumps(summary.as_json(), ensure_ascii=False) if summary else None,
+            )
         )

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The README's second command: install what is missing, lint, type-check the domain
+# core, and run the whole test suite on SQLite and on PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+export PREFECT_SERVER_ANALYTICS_ENABLED=false NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+# PostgreSQL tests run when ARREARS_TEST_POSTGRES_URL (default: the local server's `test`
+# database) is reachable; CI sets ARREARS_REQUIRE_POSTGRES=1 so a missing server fails.
+.venv/bin/ruff check arrears flows tasks models tests bench
+.venv/bin/mypy
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,87 @@
+"""Fixtures give real things: a fresh SQLite file or a fresh schema on the local
+PostgreSQL (every database test runs on both), and Prefect's test harness, started
+once per session."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+
+from arrears.db import make_engine, upgrade  # noqa: E402
+from arrears.settings import get_settings  # noqa: E402
+
+POSTGRES_URL = os.environ.get("ARREARS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        engine = create_engine(
+            POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1), connect_args={"connect_timeout": 3}
+        )
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as err:  # noqa: BLE001 - any failure means: not reachable
+        return str(err).splitlines()[0]
+
+
+_PG_PROBLEM = _postgres_reachable()
+if _PG_PROBLEM and os.environ.get("ARREARS_REQUIRE_POSTGRES") == "1":
+    raise RuntimeError(f"PostgreSQL at {POSTGRES_URL} is required (ARREARS_REQUIRE_POSTGRES=1): {_PG_PROBLEM}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A URL to an empty database: a new SQLite file, or a new schema on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'arrears.db'}"
+        return
+    if _PG_PROBLEM:
+        pytest.skip(f"PostgreSQL not reachable: {_PG_PROBLEM}")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def fresh_db(db_url: str) -> Iterator[Engine]:
+    """An engine on an empty database with the schema migrated to head."""
+    engine = make_engine(db_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings_env(db_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """ARREARS_* pointing at the test database (what the CLI and flows read at their edge)."""
+    monkeypatch.setenv("ARREARS_DATABASE_URL", db_url)
+    monkeypatch.setenv("ARREARS_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("ARREARS_WORKERS", "2")
+    monkeypatch.setenv("ARREARS_BATCH_SIZE", "100")
+    get_settings.cache_clear()
+    yield db_url
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """A real (temporary) Prefect server for the whole session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

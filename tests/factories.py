@@ -1,0 +1,90 @@
+"""Small builders for tests: plain data, read like the rules."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from arrears.engine import Installment, LoanTerms, Payment
+from arrears.positions import LoanBook
+
+
+def D(text: str | int) -> Decimal:
+    return Decimal(str(text))
+
+
+def terms(
+    rate: str = "0.0005",
+    late_fee: str = "0",
+    grace_days: int = 0,
+    waterfall: tuple[str, ...] = ("fees", "penalty", "interest", "principal"),
+) -> LoanTerms:
+    return LoanTerms(penalty_rate_daily=D(rate), late_fee=D(late_fee), grace_days=grace_days, waterfall=waterfall)
+
+
+def inst(due: str, principal: str = "1000", interest: str = "50", fee: str = "0", seq: int = 1) -> Installment:
+    return Installment(seq, date.fromisoformat(due), D(principal), D(interest), D(fee))
+
+
+def pay(on: str, amount: str) -> Payment:
+    return Payment(date.fromisoformat(on), D(amount))
+
+
+def day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def loan_book(
+    installments: list[Installment],
+    payments: list[Payment] = (),
+    *,  # type: ignore[assignment]
+    loan_id: int = 1,
+    loan_no: str = "LN1",
+    borrower_id: str = "B1",
+    rate: str = "0.0005",
+    late_fee: str = "0",
+    grace_days: int = 0,
+    secured: bool = False,
+) -> LoanBook:
+    return LoanBook(
+        loan_id,
+        loan_no,
+        borrower_id,
+        "consumer",
+        D(rate),
+        D(late_fee),
+        grace_days,
+        secured,
+        tuple(installments),
+        tuple(payments),
+    )
+
+
+BORROWER_HEADER = "borrower_id,name,id_number,phone,email,address,locale,timezone,sms_consent,email_consent"
+LOAN_HEADER = (
+    "loan_no,borrower_id,product,currency,principal,annual_rate,penalty_rate_daily,late_fee,grace_days,contract_date"
+)
+INSTALLMENT_HEADER = "loan_no,seq,due_date,principal_due,interest_due,fee_due"
+PAYMENT_HEADER = "loan_no,paid_on,amount,reference"
+
+
+def write_book(directory, *, borrowers=(), loans=(), installments=(), payments=(), contacts=None):  # type: ignore[no-untyped-def]
+    """Write a book folder from lists of CSV lines (without header)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {
+        "borrowers.csv": (BORROWER_HEADER, borrowers),
+        "loans.csv": (LOAN_HEADER, loans),
+        "installments.csv": (INSTALLMENT_HEADER, installments),
+        "payments.csv": (PAYMENT_HEADER, payments),
+    }
+    if contacts is not None:
+        files["contacts.csv"] = ("borrower_id,name,relation,phone,consent", contacts)
+    for name, (header, lines) in files.items():
+        (directory / name).write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+    return directory
+
+
+GOOD_BORROWER = "B1,张伟,110101199003071234,13812345678,zhang.wei@example.cn,北京市朝阳区,zh_CN,Asia/Shanghai,true,true"
+GOOD_LOAN = "LN1,B1,consumer,CNY,12000.00,0.18,0.0005,50.00,3,2026-01-05"
+GOOD_INSTALLMENTS = [f"LN1,{k},2026-{k + 1:02d}-05,1000.00,180.00,0.00" for k in range(1, 4)]
+GOOD_PAYMENT = "LN1,2026-02-05,1180.00,PAY-1"

@@ -1,0 +1,61 @@
+"""The policy file: the shipped default loads; a bad one fails at load with key path and reason."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from arrears.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy, parse_policy
+
+DEFAULT = yaml.safe_load(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
+
+
+def broken(edit):  # type: ignore[no-untyped-def]
+    data = copy.deepcopy(DEFAULT)
+    edit(data)
+    return data
+
+
+def test_default_policy_matches_the_domain_ladder():
+    policy = load_policy()
+    assert policy.stage_rules.names == ("pre_due", "M1", "M2", "M3", "M3+", "current")
+    channels = {stage: {a.channel for a in policy.actions_for(stage, "low")} for stage in ("M1", "M2", "M3", "M3+")}
+    assert channels["M1"] == {"sms", "email", "call_task"}
+    assert "letter" in channels["M2"] and "letter" in channels["M3"]
+    assert "legal" in channels["M3+"]
+
+
+def test_risk_specific_actions_replace_the_any_list():
+    policy = load_policy()
+    assert policy.actions_for("M1", "high")[0].every_days == 5
+    assert policy.actions_for("M1", "low")[0].every_days == 7
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d["strategy"]["M1"]["any"][0].update(channel="fax"), "strategy.M1.any[0].channel: Input should be"),
+        (lambda d: d["strategy"]["M1"]["any"][0].update(every_days=0), "strategy.M1.any[0].every_days"),
+        (lambda d: d["strategy"].update(M9={"any": []}), "strategy.M9: unknown stage"),
+        (lambda d: d["stages"]["buckets"][1].update(min_dpd=40), "buckets[1].min_dpd: expected 31"),
+        (lambda d: d["risk"].update(high_at=1), "high_at: must be greater than medium_at"),
+        (lambda d: d["products"]["default"].update(waterfall=["fees", "principal"]), "products.default.waterfall"),
+        (lambda d: d.update(colour="red"), "colour: Extra inputs are not permitted"),
+    ],
+)
+def test_bad_policy_fails_with_key_path_and_reason(edit, message):
+    with pytest.raises(PolicyError) as err:
+        parse_policy(broken(edit), "policy.yaml")
+    assert message in str(err.value)
+    assert str(err.value).startswith("policy.yaml: ")
+
+
+def test_unreadable_policy_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "p.yaml"
+    bad.write_text("strategy: [unclosed", encoding="utf-8")
+    with pytest.raises(PolicyError, match="not valid YAML"):
+        load_policy(bad)
+    with pytest.raises(PolicyError, match="cannot read policy"):
+        load_policy(tmp_path / "missing.yaml")
