@@ -79,7 +79,8 @@ def import_(directory: Annotated[Path, typer.Argument(help="Folder with borrower
 
     engine = _engine(get_settings())
     try:
-        result = import_book(engine=engine, directory=directory)
+        with err.status(f"importing {directory} ..."):
+            result = import_book(engine=engine, directory=directory)
     except BookFileError as e:
         err.print(f"[red]import failed:[/red] {e}")
         raise typer.Exit(2) from None
@@ -113,7 +114,8 @@ def run(as_of: AsOf = None) -> None:
     _engine(settings)
     from flows.daily import daily_collection
 
-    state = daily_collection(as_of=day, return_state=True)
+    with err.status(f"collection {day}: classifying and planning under Prefect ..."):
+        state = daily_collection(as_of=day, return_state=True)
     if not state.is_completed():
         err.print(f"[red]collection {day} ended {state.name}[/red]: {state.message or ''}")
         raise typer.Exit(1)

@@ -21,7 +21,8 @@ def run_demo(*, settings: Settings, loans: int, last_day: date, days: int, conso
     upgrade(engine)
     book_dir = (settings.var_dir / "demo-book").resolve()
     first_day = last_day - timedelta(days=days - 1)
-    stats = generate_book(book_dir, loans=loans, as_of=first_day - timedelta(days=1))
+    with console.status(f"generating {loans} loans ..."):
+        stats = generate_book(book_dir, loans=loans, as_of=last_day)
     console.rule("1. synthetic loan book")
     console.print(
         f"{stats.loans} loans, {stats.borrowers} borrowers, {stats.installments} installments, "
@@ -29,7 +30,8 @@ def run_demo(*, settings: Settings, loans: int, last_day: date, days: int, conso
     )
     console.print(f"({stats.bad_rows} deliberately bad rows included, to show the quarantine)")
     console.rule("2. import through the CSV path")
-    result = import_book(engine=engine, directory=book_dir)
+    with console.status("importing ..."):
+        result = import_book(engine=engine, directory=book_dir)
     console.print(f"imported {sum(result.rows_imported.values())} rows, quarantined {len(result.problems)}:")
     for p in result.problems:
         console.print(f"  {p.file}:{p.line} [{p.column or '-'}] {p.reason}", markup=False)
@@ -37,7 +39,8 @@ def run_demo(*, settings: Settings, loans: int, last_day: date, days: int, conso
     summary = None
     for offset in range(days):
         day = first_day + timedelta(days=offset)
-        state = daily_collection(as_of=day, return_state=True)
+        with console.status(f"collection {day} ({offset + 1}/{days}) ..."):
+            state = daily_collection(as_of=day, return_state=True)
         if not state.is_completed():
             console.print(f"[red]collection {day} ended {state.name}: {state.message}[/red]")
             return 1

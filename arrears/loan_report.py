@@ -43,13 +43,17 @@ def loan_positions(
         + " ORDER BY l.loan_no"
     )
     with engine.connect() as conn:
+        was_run = conn.execute(
+            text("SELECT 1 FROM position WHERE as_of = :d LIMIT 1").bindparams(bindparam("d", type_=Date())),
+            {"d": as_of},
+        ).first()
         stored = [
             _row(no, bid, dpd, st, risk, [from_cents(c) for c in cents])
             for no, bid, dpd, st, risk, *cents in conn.execute(
                 text(sql).bindparams(bindparam("d", type_=Date())), {"d": as_of, "stage": stage}
             )
         ]
-        if stored:
+        if was_run:
             return (stored[:limit] if limit else stored), True
         policy = load_policy(settings.policy_path)
         rows = []

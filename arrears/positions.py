@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from arrears.engine import Installment, LoanTerms, Payment, assess, classify_stage, grade_risk
 from arrears.policy import Policy
@@ -43,13 +44,13 @@ class PositionRow:
     next_due_date: date | None
 
 
+@lru_cache(maxsize=1024)
+def _terms(rate: Decimal, late_fee: Decimal, grace_days: int, waterfall: tuple[str, ...]) -> LoanTerms:
+    return LoanTerms(penalty_rate_daily=rate, late_fee=late_fee, grace_days=grace_days, waterfall=waterfall)
+
+
 def position_for(loan: LoanBook, as_of: date, policy: Policy, broken_promises: int = 0) -> PositionRow:
-    terms = LoanTerms(
-        penalty_rate_daily=loan.penalty_rate_daily,
-        late_fee=loan.late_fee,
-        grace_days=loan.grace_days,
-        waterfall=policy.product(loan.product).waterfall,
-    )
+    terms = _terms(loan.penalty_rate_daily, loan.late_fee, loan.grace_days, policy.product(loan.product).waterfall)
     s = assess(terms, loan.installments, loan.payments, as_of)
     stage = classify_stage(s.dpd, s.next_due_date, as_of, policy.stage_rules)
     risk = grade_risk(

@@ -26,9 +26,11 @@ payment days), independent of how long a loan has been overdue.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from arrears.money import ZERO, round_money
 
@@ -36,8 +38,7 @@ COMPONENTS = ("fees", "penalty", "interest", "principal")
 DEFAULT_WATERFALL = COMPONENTS
 
 
-@dataclass(frozen=True, slots=True)
-class Installment:
+class Installment(NamedTuple):
     seq: int
     due_date: date
     principal_due: Decimal
@@ -45,8 +46,7 @@ class Installment:
     fee_due: Decimal = ZERO
 
 
-@dataclass(frozen=True, slots=True)
-class Payment:
+class Payment(NamedTuple):
     paid_on: date
     amount: Decimal
 
@@ -85,110 +85,126 @@ class Standing:
     next_due_date: date | None  # earliest due_date >= as_of still unpaid
 
 
-class _Open:
-    """Mutable per-installment balances while the waterfall runs."""
+# Balance slots of an installment while the waterfall runs.
+_SLOT = {"fees": 0, "penalty": 1, "interest": 2, "principal": 3}
+_FEES, _PENALTY, _INTEREST, _PRINCIPAL = 0, 1, 2, 3
 
-    __slots__ = ("due", "fee_trigger", "fees", "penalty", "interest", "principal", "fee_charged", "settled_on")
 
-    def __init__(self, inst: Installment, grace_days: int):
-        self.due = inst.due_date
-        self.fee_trigger = inst.due_date.toordinal() + grace_days + 1
-        self.fees = inst.fee_due
-        self.penalty = ZERO
-        self.interest = inst.interest_due
-        self.principal = inst.principal_due
-        self.fee_charged = False
-        self.settled_on: date | None = None
+def _order(waterfall: tuple[str, ...]) -> tuple[int, ...]:
+    if sorted(waterfall) != sorted(COMPONENTS):
+        raise ValueError(f"waterfall must order exactly {COMPONENTS}, got {waterfall}")
+    return tuple(_SLOT[c] for c in waterfall)
+
+
+_DEFAULT_ORDER = _order(DEFAULT_WATERFALL)
+
+
+class _Book:
+    """Mutable balances of one loan's installments, oldest first (the hot loop: plain lists)."""
+
+    __slots__ = ("bal", "due", "fee_day", "charged", "settled", "first_open")
+
+    def __init__(self, installments: Sequence[Installment], grace_days: int):
+        ordered = sorted(installments, key=_due_key)
+        self.bal = [[i.fee_due, ZERO, i.interest_due, i.principal_due] for i in ordered]
+        self.due = [i.due_date.toordinal() for i in ordered]
+        self.fee_day = [d + grace_days + 1 for d in self.due]  # the day DPD first exceeds grace_days
+        self.charged = [False] * len(ordered)
+        self.settled: list[int | None] = [None] * len(ordered)
+        self.first_open = 0  # installments before it are fully paid and can accrue nothing more
+
+    def accrue(self, terms: LoanTerms, after: int, through: int) -> None:
+        """Penalty and late fees for the days after ``after`` through ``through``."""
+        rate = terms.penalty_rate_daily
+        for k in range(self.first_open, len(self.due)):
+            due = self.due[k]
+            if due >= through:
+                break  # oldest first: no later installment is past due yet
+            b = self.bal[k]
+            if b[_PRINCIPAL] > 0:
+                b[_PENALTY] += rate * b[_PRINCIPAL] * (through - (due if due > after else after))
+            if not self.charged[k] and after < self.fee_day[k] <= through and (b[_PRINCIPAL] or b[_INTEREST]):
+                b[_FEES] += terms.late_fee
+                self.charged[k] = True
+
+    def pay(self, order: tuple[int, ...], amount: Decimal, day: int) -> Decimal:
+        """Pay into the oldest open installments; return what is left over."""
+        k, n = self.first_open, len(self.due)
+        while amount > 0 and k < n:
+            b = self.bal[k]
+            for slot in order:
+                owed = b[slot]
+                if owed:
+                    if owed <= amount:
+                        b[slot] = ZERO
+                        amount -= owed
+                    else:
+                        b[slot] = owed - amount
+                        amount = ZERO
+                        break
+            if self.settled[k] is None and not b[_PRINCIPAL] and not b[_INTEREST]:
+                self.settled[k] = day
+            if b[0] or b[1] or b[2] or b[3]:
+                break
+            k += 1
+        self.first_open = k
+        return amount
+
+
+def _due_key(i: Installment) -> tuple[date, int]:
+    return (i.due_date, i.seq)
 
 
 def assess(
     terms: LoanTerms,
-    installments: list[Installment] | tuple[Installment, ...],
-    payments: list[Payment] | tuple[Payment, ...],
+    installments: Sequence[Installment],
+    payments: Sequence[Payment],
     as_of: date,
 ) -> Standing:
     """Run the waterfall for one loan through ``as_of`` and report its standing."""
-    waterfall = terms.waterfall
-    if sorted(waterfall) != sorted(COMPONENTS):
-        raise ValueError(f"waterfall must order exactly {COMPONENTS}, got {waterfall}")
-    book = [_Open(i, terms.grace_days) for i in sorted(installments, key=lambda i: (i.due_date, i.seq))]
+    order = _DEFAULT_ORDER if terms.waterfall == DEFAULT_WATERFALL else _order(terms.waterfall)
+    book = _Book(installments, terms.grace_days)
     cutoff = as_of.toordinal()
     # Days up to and including `through` have had penalty and fees applied.
-    through = book[0].due.toordinal() if book else cutoff
+    through = book.due[0] if book.due else cutoff
     credit = ZERO
-    first_open = 0
-    for pay in sorted(payments, key=lambda p: p.paid_on):
+    for pay in sorted(payments, key=_paid_key):
         day = pay.paid_on.toordinal()
         if day > cutoff:
             break
         if day - 1 > through:
-            _accrue(book, terms, through, day - 1)
+            book.accrue(terms, through, day - 1)
             through = day - 1
-        credit, first_open = _apply(book, waterfall, first_open, pay.amount + credit, pay.paid_on)
+        credit = book.pay(order, pay.amount + credit, day)
     if cutoff > through:
-        _accrue(book, terms, through, cutoff)
-    return _standing(book, credit, as_of)
+        book.accrue(terms, through, cutoff)
+    return _standing(book, credit, cutoff)
 
 
-def _accrue(book: list[_Open], terms: LoanTerms, after: int, through: int) -> None:
-    """Accrue penalty and charge late fees for the days after ``after`` through ``through``."""
-    rate = terms.penalty_rate_daily
-    for inst in book:
-        due = inst.due.toordinal()
-        if due >= through:
-            break  # sorted by due date: no later installment is past due yet
-        if inst.principal > 0:
-            days = through - max(due, after)
-            if days > 0:
-                inst.penalty += rate * inst.principal * days
-        if not inst.fee_charged and after < inst.fee_trigger <= through and (inst.principal + inst.interest) > 0:
-            inst.fees += terms.late_fee
-            inst.fee_charged = True
+def _paid_key(p: Payment) -> date:
+    return p.paid_on
 
 
-def _apply(
-    book: list[_Open], waterfall: tuple[str, ...], first_open: int, amount: Decimal, paid_on: date
-) -> tuple[Decimal, int]:
-    """Pay ``amount`` into the oldest open installments; return (left over, first open index)."""
-    i = first_open
-    while amount > 0 and i < len(book):
-        inst = book[i]
-        for part in waterfall:
-            owed = getattr(inst, part)
-            if owed > 0:
-                take = owed if owed <= amount else amount
-                setattr(inst, part, owed - take)
-                amount -= take
-                if amount == 0:
-                    break
-        if inst.settled_on is None and inst.principal == 0 and inst.interest == 0:
-            inst.settled_on = paid_on
-        if inst.fees == 0 and inst.penalty == 0 and inst.interest == 0 and inst.principal == 0:
-            i += 1
-        else:
-            break
-    return amount, i
-
-
-def _standing(book: list[_Open], credit: Decimal, as_of: date) -> Standing:
+def _standing(book: _Book, credit: Decimal, cutoff: int) -> Standing:
     dpd = 0
     principal = interest = penalty = fees = outstanding = ZERO
     times_late = 0
-    next_due: date | None = None
-    for inst in book:
-        unpaid = inst.principal + inst.interest
-        outstanding += inst.principal
-        if inst.settled_on is not None and inst.settled_on > inst.due:
+    next_due: int | None = None
+    for k, due in enumerate(book.due):
+        f, pen, i, p = book.bal[k]
+        outstanding += p
+        settled = book.settled[k]
+        if settled is not None and settled > due:
             times_late += 1
-        if inst.due < as_of:
-            if unpaid > 0 and dpd == 0:
-                dpd = (as_of - inst.due).days
-            principal += inst.principal
-            interest += inst.interest
-            penalty += inst.penalty
-            fees += inst.fees
-        elif next_due is None and unpaid > 0:
-            next_due = inst.due
+        if due < cutoff:
+            if (p or i) and dpd == 0:
+                dpd = cutoff - due
+            principal += p
+            interest += i
+            penalty += pen
+            fees += f
+        elif next_due is None and (p or i):
+            next_due = due
     overdue = Overdue(round_money(principal), round_money(interest), round_money(penalty), round_money(fees))
     return Standing(
         dpd=dpd,
@@ -196,5 +212,5 @@ def _standing(book: list[_Open], credit: Decimal, as_of: date) -> Standing:
         outstanding_principal=round_money(outstanding),
         credit=round_money(credit),
         times_late=times_late,
-        next_due_date=next_due,
+        next_due_date=date.fromordinal(next_due) if next_due is not None else None,
     )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Connection, Date, Engine, bindparam, text
+from sqlalchemy import Connection, Engine
 
 from arrears.engine import Installment, Payment
 from arrears.positions import LoanBook
@@ -67,47 +67,52 @@ class _Convert:
         return r
 
 
+_INSTALLMENTS = (
+    "SELECT loan_id, seq, due_date, principal_due, interest_due, fee_due FROM installment"
+    " WHERE loan_id BETWEEN {lo} AND {hi}"
+)
+_PAYMENTS = "SELECT loan_id, paid_on, amount FROM payment WHERE loan_id BETWEEN {lo} AND {hi} AND paid_on <= {as_of}"
+_LOANS = (
+    "SELECT id, loan_no, borrower_id, product, penalty_rate_daily, late_fee, grace_days, secured"
+    " FROM loan WHERE id BETWEEN {lo} AND {hi} ORDER BY id"
+)
+
+
 def read_books(conn: Connection, first_loan_id: int, last_loan_id: int, as_of: date) -> list[LoanBook]:
-    """Loans ``first..last`` with their installments and the payments made up to ``as_of``."""
+    """Loans ``first..last`` with their installments and the payments made up to ``as_of``.
+
+    Goes to the DBAPI cursor directly: SQLAlchemy's per-row wrapping costs more
+    than the rest of the read on a 25,000-loan batch.
+    """
     cv = _Convert()
-    bounds = {"lo": first_loan_id, "hi": last_loan_id}
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    sql = {"lo": mark, "hi": mark, "as_of": mark}
+    day_param: object = as_of.isoformat() if conn.dialect.name == "sqlite" else as_of
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     installments: dict[int, list[Installment]] = defaultdict(list)
-    for loan_id, seq, due, p, i, f in conn.execute(
-        text(
-            "SELECT loan_id, seq, due_date, principal_due, interest_due, fee_due FROM installment"
-            " WHERE loan_id BETWEEN :lo AND :hi"
-        ),
-        bounds,
-    ):
-        installments[loan_id].append(Installment(seq, cv.day(due), cv.cents(p), cv.cents(i), cv.cents(f)))
+    day, cents = cv.day, cv.cents
+    cursor.execute(_INSTALLMENTS.format(**sql), (first_loan_id, last_loan_id))
+    for loan_id, seq, due, p, i, f in cursor.fetchall():
+        installments[loan_id].append(Installment(seq, day(due), cents(p), cents(i), cents(f)))
     payments: dict[int, list[Payment]] = defaultdict(list)
-    for loan_id, paid_on, amount in conn.execute(
-        text(
-            "SELECT loan_id, paid_on, amount FROM payment WHERE loan_id BETWEEN :lo AND :hi AND paid_on <= :as_of"
-        ).bindparams(bindparam("as_of", type_=Date())),
-        {**bounds, "as_of": as_of},
-    ):
-        payments[loan_id].append(Payment(cv.day(paid_on), cv.cents(amount)))
-    books = []
-    for loan_id, loan_no, borrower_id, product, rate, fee, grace, secured in conn.execute(
-        text(
-            "SELECT id, loan_no, borrower_id, product, penalty_rate_daily, late_fee, grace_days, secured"
-            " FROM loan WHERE id BETWEEN :lo AND :hi ORDER BY id"
-        ),
-        bounds,
-    ):
-        books.append(
-            LoanBook(
-                loan_id,
-                loan_no,
-                borrower_id,
-                product,
-                cv.rate(rate),
-                cv.cents(fee),
-                grace,
-                bool(secured),
-                tuple(installments.get(loan_id, ())),
-                tuple(payments.get(loan_id, ())),
-            )
+    cursor.execute(_PAYMENTS.format(**sql), (first_loan_id, last_loan_id, day_param))
+    for loan_id, paid_on, amount in cursor.fetchall():
+        payments[loan_id].append(Payment(day(paid_on), cents(amount)))
+    cursor.execute(_LOANS.format(**sql), (first_loan_id, last_loan_id))
+    books = [
+        LoanBook(
+            loan_id,
+            loan_no,
+            borrower_id,
+            product,
+            cv.rate(rate),
+            cents(fee),
+            grace,
+            bool(secured),
+            tuple(installments.get(loan_id, ())),
+            tuple(payments.get(loan_id, ())),
         )
+        for loan_id, loan_no, borrower_id, product, rate, fee, grace, secured in cursor.fetchall()
+    ]
+    cursor.close()
     return books
