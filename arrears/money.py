@@ -16,14 +16,21 @@ ZERO = Decimal(0)
 CENT = Decimal("0.01")
 
 
+ZERO_CENTS = Decimal("0.00")
+
+
 def round_money(amount: Decimal) -> Decimal:
     """Round once, half-up, to cents."""
+    if not amount:
+        return ZERO_CENTS  # the common case on a healthy book; skips the quantize
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def to_cents(amount: Decimal) -> int:
     """Rounded amount as integer minor units (for storage)."""
-    return int(round_money(amount) * 100)
+    if not amount:
+        return 0
+    return int(amount.quantize(CENT, rounding=ROUND_HALF_UP).scaleb(2))
 
 
 def from_cents(cents: int) -> Decimal:

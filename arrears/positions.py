@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 from functools import lru_cache
 
 from arrears.engine import Installment, LoanTerms, Payment, assess, classify_stage, grade_risk
@@ -27,8 +28,7 @@ class LoanBook:
     payments: tuple[Payment, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class PositionRow:
+class PositionRow(NamedTuple):
     loan_id: int
     dpd: int
     stage: str

@@ -32,7 +32,7 @@ from sqlalchemy import Engine, text
 from arrears.db import make_engine, upgrade
 from arrears.money import ZERO
 from arrears.positions import PositionRow
-from arrears.store.book import loan_batches, read_books
+from arrears.store.book import loan_batches
 from arrears.store.positions import replace_positions
 
 AS_OF = date(2026, 11, 23)
@@ -141,18 +141,37 @@ def build_book(engine: Engine, loans: int) -> float:
     return time.perf_counter() - started
 
 
+RAW_QUERIES = (
+    "SELECT loan_id, seq, due_date, principal_due, interest_due, fee_due FROM installment"
+    " WHERE loan_id BETWEEN {m} AND {m} ORDER BY loan_id, seq",
+    "SELECT loan_id, paid_on, amount FROM payment WHERE loan_id BETWEEN {m} AND {m} AND paid_on <= {m} ORDER BY loan_id",
+    "SELECT id, loan_no, borrower_id, product, penalty_rate_daily, late_fee, grace_days, secured"
+    " FROM loan WHERE id BETWEEN {m} AND {m} ORDER BY id",
+)
+
+
 def _raw_batch(url: str, lo: int, hi: int) -> int:
-    """Read the batch's rows and write as many (constant) positions: I/O without the engine."""
+    """The floor: fetch the batch's rows as the driver returns them and write one
+    (constant) position per loan through the same writer; no conversion, no engine."""
     engine = make_engine(url)
     with engine.begin() as conn:
-        books = read_books(conn, lo, hi, AS_OF)
-        rows = [
-            PositionRow(b.loan_id, 0, "current", "low", ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, 0, None)
-            for b in books
-        ]
-        replace_positions(conn, AS_OF - timedelta(days=1), lo, hi, rows)
+        sqlite = conn.dialect.name == "sqlite"
+        mark = "?" if sqlite else "%s"
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        for i, query in enumerate(RAW_QUERIES):
+            params = (lo, hi, AS_OF.isoformat() if sqlite else AS_OF) if i == 1 else (lo, hi)
+            cursor.execute(query.format(m=mark), params)
+            loans = cursor.fetchall()
+        cursor.close()
+        rows = [PositionRow(loan[0], 0, "current", "low", *([ZERO] * 7), 0, None) for loan in loans]
+        replace_positions(conn, AS_OF, lo, hi, rows)
     engine.dispose()
     return len(rows)
+
+
+def _clear_positions(url: str) -> None:
+    with make_engine(url).begin() as conn:
+        conn.execute(text("DELETE FROM position"))
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
@@ -161,7 +180,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 
 def measure_raw(url: str, batches: list, workers: int) -> float:  # type: ignore[type-arg]
     with _pool(workers) as pool:
-        list(pool.map(_raw_batch, [url] * 1, [batches[0].first_loan_id], [batches[0].last_loan_id]))  # warm up
+        list(pool.map(_raw_batch, [url, url], [1, 2], [1, 2]))  # warm up: spawn the workers
         started = time.perf_counter()
         list(
             pool.map(
@@ -175,7 +194,7 @@ def measure_direct(url: str, batches: list, workers: int) -> float:  # type: ign
     from arrears.daywork import classify_loans
 
     with _pool(workers) as pool:
-        list(pool.map(_raw_batch, [url], [batches[0].first_loan_id], [batches[0].last_loan_id]))  # warm up
+        list(pool.map(_raw_batch, [url, url], [1, 2], [1, 2]))  # warm up: spawn the workers
         started = time.perf_counter()
         futures = [pool.submit(classify_loans, url, None, b.first_loan_id, b.last_loan_id, AS_OF) for b in batches]
         total = sum(f.result().loans for f in futures)
@@ -215,6 +234,14 @@ def measure_prefect(workers: int) -> tuple[float, float]:
     return timings["classify"], time.perf_counter() - started
 
 
+def _loan_count(url: str) -> int:
+    try:
+        with make_engine(url).connect() as conn:
+            return int(conn.execute(text("SELECT COUNT(*) FROM loan")).scalar() or 0)
+    except Exception:  # noqa: BLE001 - no database or no schema yet
+        return 0
+
+
 def peak_rss_mb() -> tuple[float, float]:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -228,15 +255,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--batch-size", type=int, default=25_000)
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--reuse", action="store_true", help="SQLite: keep a book built by an earlier run of this size")
     args = parser.parse_args()
 
     schema = None
     if args.db == "sqlite":
         path = Path("bench/out/classify.db").resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
         url = f"sqlite:///{path}"
+        if not (args.reuse and _loan_count(url) == args.loans):
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
     else:
         schema = f"bench_{uuid.uuid4().hex[:8]}"
         with make_engine(args.postgres_url).begin() as conn:
@@ -252,11 +281,17 @@ def main() -> None:
     try:
         engine = make_engine(url)
         upgrade(engine)
-        print(f"building {args.loans:,} loans x 12 installments on {args.db} ...", file=sys.stderr)
-        build_s = build_book(engine, args.loans)
+        if _loan_count(url) == args.loans:
+            build_s = float("nan")  # reused
+        else:
+            print(f"building {args.loans:,} loans x 12 installments on {args.db} ...", file=sys.stderr)
+            build_s = build_book(engine, args.loans)
         batches = loan_batches(engine=engine, size=args.batch_size)
+        _clear_positions(url)  # each measurement classifies a fresh day
         raw_s = measure_raw(url, batches, args.workers)
+        _clear_positions(url)
         direct_s = measure_direct(url, batches, args.workers)
+        _clear_positions(url)
         prefect_s, flow_s = measure_prefect(args.workers)
         own_mb, child_mb = peak_rss_mb()
         with engine.connect() as conn:

@@ -23,7 +23,7 @@ def terms(
 
 
 def inst(due: str, principal: str = "1000", interest: str = "50", fee: str = "0", seq: int = 1) -> Installment:
-    return Installment(seq, date.fromisoformat(due), D(principal), D(interest), D(fee))
+    return Installment(date.fromisoformat(due), seq, D(principal), D(interest), D(fee))
 
 
 def pay(on: str, amount: str) -> Payment:

@@ -39,8 +39,9 @@ DEFAULT_WATERFALL = COMPONENTS
 
 
 class Installment(NamedTuple):
-    seq: int
+    # due_date first: installments sort oldest first by plain tuple order (no key function)
     due_date: date
+    seq: int
     principal_due: Decimal
     interest_due: Decimal
     fee_due: Decimal = ZERO
@@ -59,8 +60,7 @@ class LoanTerms:
     waterfall: tuple[str, ...] = DEFAULT_WATERFALL
 
 
-@dataclass(frozen=True, slots=True)
-class Overdue:
+class Overdue(NamedTuple):
     """Rounded overdue breakdown; ``total`` is the sum of the rounded parts."""
 
     principal: Decimal
@@ -73,8 +73,7 @@ class Overdue:
         return self.principal + self.interest + self.penalty + self.fees
 
 
-@dataclass(frozen=True, slots=True)
-class Standing:
+class Standing(NamedTuple):
     """The engine's answer for one loan on one day."""
 
     dpd: int
@@ -105,7 +104,7 @@ class _Book:
     __slots__ = ("bal", "due", "fee_day", "charged", "settled", "first_open")
 
     def __init__(self, installments: Sequence[Installment], grace_days: int):
-        ordered = sorted(installments, key=_due_key)
+        ordered = sorted(installments)  # (due_date, seq, ...): oldest first
         self.bal = [[i.fee_due, ZERO, i.interest_due, i.principal_due] for i in ordered]
         self.due = [i.due_date.toordinal() for i in ordered]
         self.fee_day = [d + grace_days + 1 for d in self.due]  # the day DPD first exceeds grace_days
@@ -151,10 +150,6 @@ class _Book:
         return amount
 
 
-def _due_key(i: Installment) -> tuple[date, int]:
-    return (i.due_date, i.seq)
-
-
 def assess(
     terms: LoanTerms,
     installments: Sequence[Installment],
@@ -168,7 +163,7 @@ def assess(
     # Days up to and including `through` have had penalty and fees applied.
     through = book.due[0] if book.due else cutoff
     credit = ZERO
-    for pay in sorted(payments, key=_paid_key):
+    for pay in sorted(payments):  # (paid_on, amount): date order
         day = pay.paid_on.toordinal()
         if day > cutoff:
             break
@@ -179,10 +174,6 @@ def assess(
     if cutoff > through:
         book.accrue(terms, through, cutoff)
     return _standing(book, credit, cutoff)
-
-
-def _paid_key(p: Payment) -> date:
-    return p.paid_on
 
 
 def _standing(book: _Book, credit: Decimal, cutoff: int) -> Standing:
