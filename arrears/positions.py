@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
@@ -12,8 +11,7 @@ from arrears.engine import Installment, LoanTerms, Payment, assess, classify_sta
 from arrears.policy import Policy
 
 
-@dataclass(frozen=True, slots=True)
-class LoanBook:
+class LoanBook(NamedTuple):
     """Everything the engine needs about one loan."""
 
     loan_id: int
@@ -63,17 +61,6 @@ def position_for(loan: LoanBook, as_of: date, policy: Policy, broken_promises: i
     )
     o = s.overdue
     return PositionRow(
-        loan_id=loan.loan_id,
-        dpd=s.dpd,
-        stage=stage,
-        risk=risk,
-        overdue_principal=o.principal,
-        overdue_interest=o.interest,
-        overdue_penalty=o.penalty,
-        overdue_fees=o.fees,
-        overdue_total=o.total,
-        outstanding_principal=s.outstanding_principal,
-        credit=s.credit,
-        times_late=s.times_late,
-        next_due_date=s.next_due_date,
+        loan.loan_id, s.dpd, stage, risk, o.principal, o.interest, o.penalty, o.fees, o.total,
+        s.outstanding_principal, s.credit, s.times_late, s.next_due_date,
     )
