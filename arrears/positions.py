@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import NamedTuple
 from functools import lru_cache
+from typing import NamedTuple
 
 from arrears.engine import Installment, LoanTerms, Payment, assess, classify_stage, grade_risk
 from arrears.policy import Policy
@@ -61,6 +61,17 @@ def position_for(loan: LoanBook, as_of: date, policy: Policy, broken_promises: i
     )
     o = s.overdue
     return PositionRow(
-        loan.loan_id, s.dpd, stage, risk, o.principal, o.interest, o.penalty, o.fees, o.total,
-        s.outstanding_principal, s.credit, s.times_late, s.next_due_date,
+        loan.loan_id,
+        s.dpd,
+        stage,
+        risk,
+        o.principal,
+        o.interest,
+        o.penalty,
+        o.fees,
+        o.total,
+        s.outstanding_principal,
+        s.credit,
+        s.times_late,
+        s.next_due_date,
     )

@@ -144,7 +144,8 @@ def build_book(engine: Engine, loans: int) -> float:
 RAW_QUERIES = (
     "SELECT loan_id, seq, due_date, principal_due, interest_due, fee_due FROM installment"
     " WHERE loan_id BETWEEN {m} AND {m} ORDER BY loan_id, seq",
-    "SELECT loan_id, paid_on, amount FROM payment WHERE loan_id BETWEEN {m} AND {m} AND paid_on <= {m} ORDER BY loan_id",
+    "SELECT loan_id, paid_on, amount FROM payment"
+    " WHERE loan_id BETWEEN {m} AND {m} AND paid_on <= {m} ORDER BY loan_id",
     "SELECT id, loan_no, borrower_id, product, penalty_rate_daily, late_fee, grace_days, secured"
     " FROM loan WHERE id BETWEEN {m} AND {m} ORDER BY id",
 )

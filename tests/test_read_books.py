@@ -29,13 +29,24 @@ def _full_books(engine, as_of):  # type: ignore[no-untyped-def]
         pays = conn.execute(select(Payment).where(Payment.paid_on <= as_of)).all()
     books = []
     for loan in loans:
-        books.append(LoanBook(
-            loan.id, loan.loan_no, loan.borrower_id, loan.product, loan.penalty_rate_daily, loan.late_fee,
-            loan.grace_days, loan.secured,
-            tuple(Inst(i.due_date, i.seq, i.principal_due, i.interest_due, i.fee_due) for i in insts
-                  if i.loan_id == loan.id),
-            tuple(Pay(p.paid_on, p.amount) for p in pays if p.loan_id == loan.id),
-        ))
+        books.append(
+            LoanBook(
+                loan.id,
+                loan.loan_no,
+                loan.borrower_id,
+                loan.product,
+                loan.penalty_rate_daily,
+                loan.late_fee,
+                loan.grace_days,
+                loan.secured,
+                tuple(
+                    Inst(i.due_date, i.seq, i.principal_due, i.interest_due, i.fee_due)
+                    for i in insts
+                    if i.loan_id == loan.id
+                ),
+                tuple(Pay(p.paid_on, p.amount) for p in pays if p.loan_id == loan.id),
+            )
+        )
     return books
 
 
@@ -56,9 +67,13 @@ def test_prepaid_loans_fall_back_to_the_full_schedule(fresh_db, tmp_path):
     from tests.factories import BORROWER_HEADER, write_book  # noqa: F401
 
     insts = [f"LN1,{k},2026-{k:02d}-10,1000.00,10.00,0.00" for k in range(1, 13)]
-    book = write_book(tmp_path / "b", borrowers=["B1,Li,1,,,,zh_CN,Asia/Shanghai,true,true"],
-                      loans=["LN1,B1,consumer,CNY,12000,0.12,0.0005,50,3,2025-12-10"],
-                      installments=insts, payments=["LN1,2026-01-05,6000.00,P1"])
+    book = write_book(
+        tmp_path / "b",
+        borrowers=["B1,Li,1,,,,zh_CN,Asia/Shanghai,true,true"],
+        loans=["LN1,B1,consumer,CNY,12000,0.12,0.0005,50,3,2025-12-10"],
+        installments=insts,
+        payments=["LN1,2026-01-05,6000.00,P1"],
+    )
     import_book(engine=fresh_db, directory=book)
     as_of = day("2026-02-01")
     with fresh_db.connect() as conn:
