@@ -2,22 +2,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from prefect import get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect import get_run_logger
 from sqlalchemy import Date, bindparam, text
 
 from arrears.runtime import Runtime
-from tasks.retry import transient_io
+from tasks.retry import db_task
 
 
-@task(
-    name="hand-to-channels",
-    task_run_name="hand-to-channels {as_of}",
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=5,
-    retry_condition_fn=transient_io,
-)
+@db_task("hand-to-channels", "hand-to-channels {as_of}")
 def hand_to_channels(rt: Runtime, as_of: date) -> dict[str, int]:
     """Hand the day's planned actions to their channels.
 

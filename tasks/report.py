@@ -2,24 +2,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from prefect import task
 from prefect.artifacts import create_markdown_artifact
-from prefect.cache_policies import NO_CACHE
 
 from arrears.runtime import Runtime
 from arrears.store.summary import DaySummary, read_day_summary
 from arrears.summary import render_summary
-from tasks.retry import transient_io
+from tasks.retry import db_task
 
 
-@task(
-    name="summary",
-    task_run_name="summary {as_of}",
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=5,
-    retry_condition_fn=transient_io,
-)
+@db_task("summary", "summary {as_of}")
 def publish_summary(rt: Runtime, as_of: date) -> DaySummary:
     """Read the whole day back from the database and publish it as a markdown artifact."""
     with rt.engine.connect() as conn:

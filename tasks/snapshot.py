@@ -2,22 +2,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from prefect import get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect import get_run_logger
 
 from arrears.runtime import Runtime
 from arrears.store.book import Batch, loan_batches
-from tasks.retry import transient_io
+from tasks.retry import db_task
 
 
-@task(
-    name="snapshot",
-    task_run_name="snapshot {as_of}",
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=5,
-    retry_condition_fn=transient_io,
-)
+@db_task("snapshot", "snapshot {as_of}")
 def snapshot_book(rt: Runtime, as_of: date) -> list[Batch]:
     """Freeze the day's work list: the loan book cut into id ranges of ``batch_size`` loans."""
     batches = loan_batches(engine=rt.engine, size=rt.settings.batch_size)
