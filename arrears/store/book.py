@@ -95,7 +95,8 @@ _INSTALLMENTS = (
     " WHERE loan_id BETWEEN {lo} AND {hi} AND due_date < {horizon} ORDER BY loan_id, seq"
 )
 _TAILS = (
-    "SELECT loan_id, MAX(seq), MIN(due_date), SUM(principal_due), SUM(interest_due), SUM(fee_due)"
+    "SELECT loan_id, MAX(seq), MIN(due_date), CAST(SUM(principal_due) AS BIGINT), CAST(SUM(interest_due) AS BIGINT),"
+    " CAST(SUM(fee_due) AS BIGINT)"
     " FROM installment WHERE loan_id BETWEEN {lo} AND {hi} AND due_date >= {horizon} GROUP BY loan_id"
 )
 _FULL_SCHEDULES = (
