@@ -121,7 +121,8 @@ def run(as_of: AsOf = None) -> None:
         raise typer.Exit(1)
     summary = state.result()
     out.print(
-        f"collection {day}: {summary.loans} loans, overdue {summary.overdue_text()}, {summary.actions} actions planned"
+        f"collection {day}: {summary.loans} loans, overdue {summary.overdue_text()}, "
+        f"{summary.actions} actions for the day ({summary.new_actions} new)"
     )
 
 

@@ -47,7 +47,7 @@ def run_demo(*, settings: Settings, loans: int, last_day: date, days: int, conso
         summary = state.result()
         console.print(
             f"collection-{day}: {summary.loans} loans, overdue {summary.overdue_text()}, "
-            f"{summary.actions} actions planned"
+            f"{summary.actions} actions for the day ({summary.new_actions} new)"
         )
     assert summary is not None
     console.rule(f"4. where the book stands on {last_day}")

@@ -46,12 +46,18 @@ def daily_collection(as_of: date | None = None) -> DaySummary:
             batches = snapshot_book(rt, day)
             classify_batch.map(unmapped(rt), batches, unmapped(day)).result()
             bounds = planning_batches(rt, day)
-            plan_batch.map(unmapped(rt), bounds, unmapped(day)).result()
+            plans = plan_batch.map(unmapped(rt), bounds, unmapped(day)).result()
             hand_to_channels(rt, day)
-            summary = publish_summary(rt, day)
+            summary = publish_summary(rt, day, new_actions=sum(p.new for p in plans))
         except BaseException:
             finish_run(engine=rt.engine, run_id=run_id, status="failed", summary=None)
             raise
         finish_run(engine=rt.engine, run_id=run_id, status="completed", summary=summary)
-    get_run_logger().info("collection %s: %d loans, %d actions planned", day, summary.loans, summary.actions)
+    get_run_logger().info(
+        "collection %s: %d loans, %d actions for the day (%d new in this run)",
+        day,
+        summary.loans,
+        summary.actions,
+        summary.new_actions,
+    )
     return summary

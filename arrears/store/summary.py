@@ -22,6 +22,7 @@ class DaySummary:
     overdue: dict[tuple[str, str], Decimal] = field(default_factory=dict)  # (stage, currency) -> amount
     actions_by_channel: dict[str, int] = field(default_factory=dict)
     actions_by_action: dict[str, int] = field(default_factory=dict)
+    new_actions: int = 0  # planned by this run (the rest were there already: a re-run)
 
     def overdue_by_currency(self, stage: str | None = None) -> dict[str, Decimal]:
         """Overdue totals per currency (amounts in different currencies are never added)."""

@@ -69,7 +69,7 @@ def test_daily_flow_classifies_every_loan_exactly_as_the_engine_and_plans_action
         if (p := expected[b.loan_id]).stage != "current"
     ]
     assert sorted(k for k, _ in actions) == [a.key for a in plan_actions(views, policy, AS_OF)]
-    assert summary.actions == len(actions) > 0
+    assert summary.actions == summary.new_actions == len(actions) > 0
 
 
 def test_rerunning_a_day_plans_nothing_new_and_rewrites_the_same_positions(
@@ -82,6 +82,8 @@ def test_rerunning_a_day_plans_nothing_new_and_rewrites_the_same_positions(
 
     state = daily_collection(as_of=AS_OF, return_state=True)
     assert state.is_completed()
+    assert state.result().new_actions == 0
+    assert state.result().actions == len(actions)
     assert _rows(engine, select(Position).order_by(Position.loan_id)) == positions
     assert _rows(engine, select(CollectionAction.id, CollectionAction.key).order_by(CollectionAction.id)) == actions
     runs = _rows(engine, select(CollectionRun.status, CollectionRun.summary))
