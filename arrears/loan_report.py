@@ -6,12 +6,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, Engine, bindparam, text
+from sqlalchemy import Engine, text
 
 from arrears.money import from_cents
 from arrears.policy import load_policy
 from arrears.positions import position_for
 from arrears.settings import Settings
+from arrears.store import DAY
 from arrears.store.book import loan_batches, read_books
 
 
@@ -44,14 +45,12 @@ def loan_positions(
     )
     with engine.connect() as conn:
         was_run = conn.execute(
-            text("SELECT 1 FROM position WHERE as_of = :d LIMIT 1").bindparams(bindparam("d", type_=Date())),
+            text("SELECT 1 FROM position WHERE as_of = :d LIMIT 1").bindparams(DAY),
             {"d": as_of},
         ).first()
         stored = [
             _row(no, bid, dpd, st, risk, [from_cents(c) for c in cents])
-            for no, bid, dpd, st, risk, *cents in conn.execute(
-                text(sql).bindparams(bindparam("d", type_=Date())), {"d": as_of, "stage": stage}
-            )
+            for no, bid, dpd, st, risk, *cents in conn.execute(text(sql).bindparams(DAY), {"d": as_of, "stage": stage})
         ]
         if was_run:
             return (stored[:limit] if limit else stored), True

@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import date
 
 from prefect import get_run_logger
-from sqlalchemy import Date, bindparam, text
 
 from arrears.runtime import Runtime
+from arrears.store.summary import planned_by_channel
 from tasks.retry import db_task
 
 
@@ -18,14 +18,6 @@ def hand_to_channels(rt: Runtime, as_of: date) -> dict[str, int]:
     Returns the number of planned actions waiting per channel.
     """
     with rt.engine.connect() as conn:
-        waiting = dict(
-            conn.execute(
-                text(
-                    "SELECT channel, COUNT(*) FROM collection_action WHERE as_of = :d AND status = 'planned'"
-                    " GROUP BY channel"
-                ).bindparams(bindparam("d", type_=Date())),
-                {"d": as_of},
-            ).all()
-        )
+        waiting = planned_by_channel(conn, as_of)
     get_run_logger().info("planned actions waiting per channel: %s", waiting or "none")
     return waiting

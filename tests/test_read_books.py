@@ -16,7 +16,7 @@ from arrears.positions import LoanBook, position_for
 from arrears.store.book import read_books
 from arrears.synthetic import generate_book
 from models import Installment, Loan, Payment
-from tests.factories import day
+from tests.factories import day, write_book
 
 POLICY = load_policy()
 
@@ -64,8 +64,6 @@ def test_batched_read_gives_the_same_positions_as_the_full_schedule(fresh_db, tm
 
 
 def test_prepaid_loans_fall_back_to_the_full_schedule(fresh_db, tmp_path):
-    from tests.factories import BORROWER_HEADER, write_book  # noqa: F401
-
     insts = [f"LN1,{k},2026-{k:02d}-10,1000.00,10.00,0.00" for k in range(1, 13)]
     book = write_book(
         tmp_path / "b",

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import Connection, Date, bindparam, text
+from sqlalchemy import Connection, text
 
 from arrears.money import from_cents, to_cents
 from arrears.planning import PositionView
 from arrears.positions import PositionRow
+from arrears.store import DAY
 
-_DAY = bindparam("d", type_=Date())
 COLUMNS = (
     "as_of",
     "loan_id",
@@ -55,7 +55,7 @@ def replace_positions(
 ) -> None:
     """Replace the day's positions of loans ``first..last`` (COPY on PostgreSQL)."""
     conn.execute(
-        text("DELETE FROM position WHERE as_of = :d AND loan_id BETWEEN :lo AND :hi").bindparams(_DAY),
+        text("DELETE FROM position WHERE as_of = :d AND loan_id BETWEEN :lo AND :hi").bindparams(DAY),
         {"d": as_of, "lo": first_loan_id, "hi": last_loan_id},
     )
     data = [_tuple(as_of, p) for p in rows]
@@ -80,7 +80,7 @@ def actionable_borrowers(conn: Connection, as_of: date) -> list[str]:
             text(
                 "SELECT DISTINCT l.borrower_id FROM position p JOIN loan l ON l.id = p.loan_id"
                 " WHERE p.as_of = :d AND p.stage <> 'current' ORDER BY l.borrower_id"
-            ).bindparams(_DAY),
+            ).bindparams(DAY),
             {"d": as_of},
         )
     ]
@@ -93,7 +93,7 @@ def read_position_views(conn: Connection, as_of: date, first_borrower: str, last
             "SELECT p.loan_id, l.loan_no, l.borrower_id, p.stage, p.risk, p.dpd, p.next_due_date, p.overdue_total"
             " FROM position p JOIN loan l ON l.id = p.loan_id"
             " WHERE p.as_of = :d AND p.stage <> 'current' AND l.borrower_id BETWEEN :lo AND :hi"
-        ).bindparams(_DAY),
+        ).bindparams(DAY),
         {"d": as_of, "lo": first_borrower, "hi": last_borrower},
     )
     return [

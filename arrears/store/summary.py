@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Connection, Date, bindparam, text
+from sqlalchemy import Connection, text
 
 from arrears.money import from_cents
-
-_DAY = bindparam("d", type_=Date())
+from arrears.store import DAY
 
 
 @dataclass
@@ -60,7 +59,7 @@ def read_day_summary(conn: Connection, as_of: date) -> DaySummary:
             "SELECT p.stage, p.risk, l.currency, COUNT(*), COALESCE(SUM(p.overdue_total), 0)"
             " FROM position p JOIN loan l ON l.id = p.loan_id"
             " WHERE p.as_of = :d GROUP BY p.stage, p.risk, l.currency"
-        ).bindparams(_DAY),
+        ).bindparams(DAY),
         {"d": as_of},
     ):
         s.by_stage_risk[(stage, risk)] = s.by_stage_risk.get((stage, risk), 0) + n
@@ -71,9 +70,20 @@ def read_day_summary(conn: Connection, as_of: date) -> DaySummary:
     for channel, action, n in conn.execute(
         text(
             "SELECT channel, action, COUNT(*) FROM collection_action WHERE as_of = :d GROUP BY channel, action"
-        ).bindparams(_DAY),
+        ).bindparams(DAY),
         {"d": as_of},
     ):
         s.actions_by_channel[channel] = s.actions_by_channel.get(channel, 0) + n
         s.actions_by_action[action] = n
     return s
+
+
+def planned_by_channel(conn: Connection, as_of: date) -> dict[str, int]:
+    """The day's actions still waiting (status ``planned``), per channel."""
+    rows = conn.execute(
+        text(
+            "SELECT channel, COUNT(*) FROM collection_action WHERE as_of = :d AND status = 'planned' GROUP BY channel"
+        ).bindparams(DAY),
+        {"d": as_of},
+    )
+    return dict(rows.all())  # type: ignore[arg-type]
