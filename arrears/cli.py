@@ -103,27 +103,49 @@ def _print_import(result: Any) -> None:
 
 
 @app.command("run")
-def run(as_of: AsOf = None) -> None:
+def run(
+    as_of: AsOf = None,
+    now: Annotated[
+        str | None, typer.Option("--now", help="The clock, ISO timestamp with offset (default: the real clock).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Render and record reminders; call no provider.")] = False,
+) -> None:
     """Run the daily collection flow for a day (under Prefect: ephemeral, or PREFECT_API_URL).
 
-    Example: arrears run --as-of 2026-11-23
+    Example: arrears run --as-of 2026-11-23 --now 2026-11-23T09:00:00+08:00
     """
     settings = get_settings()
-    day = _as_of(as_of, settings)
+    clock = _now(now)
+    day = _as_of(as_of, settings) if as_of or clock is None else settings.today(clock)
     _quiet_prefect()
     _engine(settings)
     from flows.daily import daily_collection
 
-    with err.status(f"collection {day}: classifying and planning under Prefect ..."):
-        state = daily_collection(as_of=day, return_state=True)
+    with err.status(f"collection {day}: classifying, planning and sending under Prefect ..."):
+        state = daily_collection(as_of=day, now=clock, dry_run=dry_run, return_state=True)
     if not state.is_completed():
         err.print(f"[red]collection {day} ended {state.name}[/red]: {state.message or ''}")
         raise typer.Exit(1)
     summary = state.result()
+    sms, email = summary.message_count("sms"), summary.message_count("email")
     out.print(
         f"collection {day}: {summary.loans} loans, overdue {summary.overdue_text()}, "
-        f"{summary.actions} actions for the day ({summary.new_actions} new)"
+        f"{summary.actions} actions for the day ({summary.new_actions} new); "
+        f"messages: {sms} SMS, {email} email, {summary.sent_in_run} sent by this run"
+        + (" (dry run)" if dry_run else "")
     )
+
+
+def _now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO timestamp", param_hint="--now") from None
+    if parsed.tzinfo is None:
+        raise typer.BadParameter("give a UTC offset, e.g. 2026-11-23T09:00:00+08:00", param_hint="--now")
+    return parsed
 
 
 @app.command("loans")
@@ -188,6 +210,19 @@ def demo(
     code = run_demo(settings=settings, loans=loans, last_day=day, days=days, console=out)
     out.print(f"demo finished in {time.monotonic() - started:.0f} s")
     raise typer.Exit(code)
+
+
+def _register_message_commands() -> None:
+    from arrears import cli_messages as m
+
+    app.command("preview")(m.preview)
+    app.command("webhooks")(m.webhooks)
+    app.command("fake-providers")(m.fake_providers)
+    app.add_typer(m.templates_app, name="templates")
+    app.add_typer(m.outbox_app, name="outbox")
+
+
+_register_message_commands()
 
 
 def main() -> None:

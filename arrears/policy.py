@@ -107,6 +107,13 @@ class ActionSpec(_Strict):
         return (day_in_stage - self.start_day) % self.every_days == 0
 
 
+class MessagesSpec(_Strict):
+    deadline_days: int = Field(default=7, ge=0, le=60)
+    sms_max_segments: int = Field(default=3, ge=1, le=10)
+    stale_after_days: int = Field(default=1, ge=0, le=30)
+    preview_mask: bool = True
+
+
 RiskKey = Literal["any", "low", "medium", "high"]
 
 
@@ -116,6 +123,7 @@ class Policy(_Strict):
     risk: RiskSpec
     products: dict[str, ProductSpec] = {"default": ProductSpec()}
     strategy: dict[str, dict[RiskKey, list[ActionSpec]]]
+    messages: MessagesSpec = MessagesSpec()
 
     @model_validator(mode="after")
     def _strategy_names_stages(self) -> Policy:
@@ -153,6 +161,16 @@ class Policy(_Strict):
 
     def product(self, name: str) -> ProductSpec:
         return self.products.get(name, self.products["default"])
+
+    def message_templates(self) -> set[tuple[str, str]]:
+        """(channel, template) pairs the strategy sends as SMS or email."""
+        return {
+            (a.channel, a.template)
+            for by_risk in self.strategy.values()
+            for actions in by_risk.values()
+            for a in actions
+            if a.channel in ("sms", "email")
+        }
 
     def actions_for(self, stage: str, risk: str) -> list[ActionSpec]:
         """Risk-specific actions replace the stage's ``any`` list."""

@@ -6,13 +6,15 @@ import multiprocessing
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
 from arrears.db import make_engine
+from arrears.messaging.checks import check_policy_templates
 from arrears.policy import Policy, load_policy
+from arrears.ratelimit import TokenBucket
 from arrears.settings import Settings
 
 T = TypeVar("T")
@@ -36,6 +38,14 @@ class Runtime:
     engine: Engine
     policy: Policy
     pool: Executor
+    limiters: dict[str, TokenBucket] = field(default_factory=dict)
+
+    def limiter(self, channel: str) -> TokenBucket:
+        """One bucket per provider, shared by every dispatch task of this run."""
+        if channel not in self.limiters:
+            rate = self.settings.sms_rate_per_s if channel == "sms" else self.settings.email_rate_per_s
+            self.limiters.setdefault(channel, TokenBucket(rate))
+        return self.limiters[channel]
 
     @property
     def url(self) -> str:
@@ -50,6 +60,7 @@ class Runtime:
 def open_runtime(settings: Settings) -> Iterator[Runtime]:
     """Engine, policy and a process pool (spawned: workers never inherit Prefect's threads)."""
     policy = load_policy(settings.policy_path)  # fail fast on a bad policy, before any work
+    check_policy_templates(policy)
     engine = make_engine(settings.resolved_database_url)
     if settings.workers > 1:
         pool: Executor = ProcessPoolExecutor(settings.workers, mp_context=multiprocessing.get_context("spawn"))

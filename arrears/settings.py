@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,6 +22,40 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=25_000, ge=100, description="Loans per Prefect task.")
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
     environment: str = "local"
+
+    # The lender, as borrowers see it in reminders.
+    lender_name_en: str = "Anxin Lending"
+    lender_name_zh: str = "安信小贷"
+    lender_hotline: str = "400-800-1234"
+    lender_email: str = "collections@anxin.example"
+    lender_pay_url: str = "https://pay.anxin.example"
+
+    # Twilio (SMS). Secrets: set here, or leave empty and create the Prefect Secret block
+    # `arrears-twilio-auth-token` / `arrears-sendgrid-api-key`.
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr = SecretStr("")
+    twilio_from: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_api_base: str = Field(default="https://api.twilio.com", description="Point at the fake provider in tests.")
+    # SendGrid (email).
+    sendgrid_api_key: SecretStr = SecretStr("")
+    sendgrid_from: str = ""
+    sendgrid_api_host: str = "https://api.sendgrid.com"
+    sendgrid_webhook_public_key: str = Field(default="", description="Event Webhook verification key (base64 DER).")
+    # Where providers post delivery receipts (the public URL of `arrears webhooks`).
+    webhook_base_url: str = "http://127.0.0.1:8765"
+
+    # Dispatch.
+    dry_run: bool = Field(default=False, description="Render, record and count; call no provider.")
+    sms_rate_per_s: float = Field(default=10.0, ge=0, description="Twilio messages per second; 0 = no limit.")
+    email_rate_per_s: float = Field(default=50.0, ge=0, description="SendGrid requests per second; 0 = no limit.")
+    dispatch_chunk: int = Field(default=2000, ge=1, description="Messages per dispatch task.")
+    dispatch_threads: int = Field(default=4, ge=1, description="Concurrent provider calls inside a dispatch task.")
+    provider_timeout_s: float = Field(default=10.0, gt=0)
+    retry_attempts: int = Field(default=6, ge=1, description="Provider calls per message per run.")
+    retry_base_s: float = Field(default=0.5, ge=0)
+    retry_max_s: float = Field(default=30.0, ge=0)
+    lookup_delay_s: float = Field(default=1.0, ge=0, description="Wait before asking a provider about a lost response.")
 
     @field_validator("lender_timezone")
     @classmethod

@@ -1,4 +1,4 @@
-"""The daily collection run: snapshot -> classify -> plan -> channels -> summary."""
+"""The daily collection run: snapshot -> classify -> plan -> reminders -> summary."""
 
 from __future__ import annotations
 
@@ -7,16 +7,22 @@ from datetime import UTC, date, datetime
 from prefect import flow, get_run_logger, runtime, unmapped
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from arrears.dispatch import DispatchReport
 from arrears.runtime import open_runtime
 from arrears.settings import get_settings
 from arrears.store.runs import finish_run, start_run
 from arrears.store.summary import DaySummary
-from tasks.channels import hand_to_channels
+from tasks.channels import ensure_dispatch_limits, hand_to_channels
 from tasks.classify import classify_batch
 from tasks.database import prepare_database
+from tasks.messages import CHANNELS, chunks, queue_messages, send_messages, settle_outbox
 from tasks.plan import plan_batch, planning_batches
 from tasks.report import publish_summary
 from tasks.snapshot import snapshot_book
+
+
+class DispatchIncomplete(RuntimeError):
+    """Some of the day's messages could not be sent; a re-trigger sends exactly the rest."""
 
 
 def resolve_as_of(as_of: date | str | None, now: datetime | None = None) -> date:
@@ -29,16 +35,27 @@ def resolve_as_of(as_of: date | str | None, now: datetime | None = None) -> date
 
 
 def _run_name() -> str:
-    return f"collection-{resolve_as_of(runtime.flow_run.parameters.get('as_of'))}"
+    params = runtime.flow_run.parameters
+    now = params.get("now")
+    return (
+        f"collection-{resolve_as_of(params.get('as_of'), datetime.fromisoformat(now) if isinstance(now, str) else now)}"
+    )
 
 
 @flow(
     name="daily-collection", flow_run_name=_run_name, task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=False
 )
-def daily_collection(as_of: date | None = None) -> DaySummary:
-    """Classify the whole book on ``as_of`` and plan the day's collection actions."""
-    day = resolve_as_of(as_of)
+def daily_collection(as_of: date | None = None, now: datetime | None = None, dry_run: bool = False) -> DaySummary:
+    """Classify the whole book on ``as_of``, plan the day's actions and send its reminders.
+
+    ``now`` is the clock (default: the real one), so a day can be replayed: messages of a
+    day older than the policy's staleness limit are expired, not sent.
+    """
+    clock = now or datetime.now(UTC)
+    day = resolve_as_of(as_of, clock)
     settings = get_settings()
+    if dry_run:
+        settings = settings.model_copy(update={"dry_run": True})
     with open_runtime(settings) as rt:
         prepare_database(rt)
         run_id = start_run(engine=rt.engine, as_of=day, flow_run_id=str(runtime.flow_run.id or "") or None)
@@ -48,16 +65,43 @@ def daily_collection(as_of: date | None = None) -> DaySummary:
             bounds = planning_batches(rt, day)
             plans = plan_batch.map(unmapped(rt), bounds, unmapped(day)).result()
             hand_to_channels(rt, day)
-            summary = publish_summary(rt, day, new_actions=sum(p.new for p in plans))
+            queue_messages(rt, day)
+            dispatched = DispatchReport()
+            if not rt.settings.dry_run:
+                ensure_dispatch_limits(CHANNELS)
+                sends = []
+                for channel in CHANNELS:
+                    ids, settled = settle_outbox(rt, channel, day, clock)
+                    dispatched = dispatched + settled
+                    parts = chunks(ids, rt.settings.dispatch_chunk)
+                    sends.append(send_messages.map(unmapped(rt), unmapped(channel), parts))
+                for futures in sends:
+                    for report in futures.result():
+                        dispatched = dispatched + report
+            summary = publish_summary(
+                rt, day, new_actions=sum(p.new for p in plans), sent_in_run=dispatched.sent + dispatched.recovered
+            )
         except BaseException:
             finish_run(engine=rt.engine, run_id=run_id, status="failed", summary=None)
             raise
-        finish_run(engine=rt.engine, run_id=run_id, status="completed", summary=summary)
+        finish_run(
+            engine=rt.engine,
+            run_id=run_id,
+            status="completed" if not dispatched.incomplete else "failed",
+            summary=summary,
+        )
     get_run_logger().info(
-        "collection %s: %d loans, %d actions for the day (%d new in this run)",
+        "collection %s: %d loans, %d actions for the day (%d new in this run), %d messages sent in this run",
         day,
         summary.loans,
         summary.actions,
         summary.new_actions,
+        summary.sent_in_run,
     )
+    if dispatched.incomplete:
+        raise DispatchIncomplete(
+            f"{dispatched.incomplete} messages not sent: {dispatched.left_queued} still queued after provider errors, "
+            f"{dispatched.undecided} awaiting reconciliation, {dispatched.held} held for review. "
+            "Re-trigger the run to send exactly the rest."
+        )
     return summary

@@ -6,6 +6,7 @@ from models.action import CollectionAction
 from models.borrower import Borrower, Contact
 from models.imports import ImportRun, QuarantinedRow
 from models.loan import Installment, Loan, Payment
+from models.message import MessageEvent, OutboxMessage, Suppression
 from models.position import Position
 from models.run import CollectionRun
 
@@ -19,8 +20,11 @@ __all__ = [
     "ImportRun",
     "Installment",
     "Loan",
+    "MessageEvent",
+    "OutboxMessage",
     "Payment",
     "Position",
     "QuarantinedRow",
+    "Suppression",
     "metadata",
 ]

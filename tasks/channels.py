@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from prefect import get_run_logger
+from prefect.client.orchestration import get_client
 
 from arrears.runtime import Runtime
 from arrears.store.summary import planned_by_channel
@@ -13,11 +15,18 @@ from tasks.retry import db_task
 def hand_to_channels(rt: Runtime, as_of: date) -> dict[str, int]:
     """Hand the day's planned actions to their channels.
 
-    SMS/email dispatch, letters, call queues and legal escalation consume the
-    ``planned`` rows by key; until a channel is enabled its actions stay planned.
-    Returns the number of planned actions waiting per channel.
+    SMS and email become outbox messages (``queue-messages``); letters, call queues and
+    legal escalation consume the ``planned`` rows by key. Returns the planned actions per channel.
     """
     with rt.engine.connect() as conn:
         waiting = planned_by_channel(conn, as_of)
-    get_run_logger().info("planned actions waiting per channel: %s", waiting or "none")
+    get_run_logger().info("planned actions per channel: %s", waiting or "none")
     return waiting
+
+
+def ensure_dispatch_limits(channels: Iterable[str]) -> None:
+    """One global concurrency slot per provider: dispatch chunks of every run take turns,
+    and each spaces its calls with the local limiter (no server round trip per message)."""
+    with get_client(sync_client=True) as client:
+        for channel in channels:
+            client.upsert_global_concurrency_limit_by_name(f"arrears-{channel}", 1)

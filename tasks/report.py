@@ -11,11 +11,13 @@ from tasks.retry import db_task
 
 
 @db_task("summary", "summary {as_of}")
-def publish_summary(rt: Runtime, as_of: date, new_actions: int = 0) -> DaySummary:
+def publish_summary(rt: Runtime, as_of: date, new_actions: int = 0, sent_in_run: int = 0) -> DaySummary:
     """Read the whole day back from the database and publish it as a markdown artifact."""
     with rt.engine.connect() as conn:
         summary = read_day_summary(conn, as_of)
     summary.new_actions = new_actions
+    summary.sent_in_run = sent_in_run
+    summary.dry_run = rt.settings.dry_run
     create_markdown_artifact(
         key="collection-summary",
         markdown=render_summary(summary, rt.policy),

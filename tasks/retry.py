@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from prefect import task
@@ -21,7 +22,7 @@ def transient_io(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-def db_task(name: str, task_run_name: str) -> Any:
+def db_task(name: str, task_run_name: str | Callable[[], str]) -> Any:
     """The decorator every step of the day shares: no result cache (exactly-once comes
     from our keys in the database, not Prefect's cache) and retries with backoff on
     transient database I/O only."""

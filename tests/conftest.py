@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -16,6 +17,9 @@ os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
 from arrears.db import make_engine, upgrade  # noqa: E402
 from arrears.settings import get_settings  # noqa: E402
+
+if TYPE_CHECKING:
+    from arrears.fakeprovider import FakeProviders
 
 POSTGRES_URL = os.environ.get("ARREARS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -85,3 +89,53 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def providers(settings_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProviders]:
+    """The fake Twilio + SendGrid on 127.0.0.1 and the real webhook app they call back,
+    with ARREARS_* pointing the SDKs at the fake (fast retries for tests)."""
+    from arrears.fakeprovider import FakeProviders
+    from arrears.fakeprovider.server import BackgroundServer
+    from arrears.webhooks import create_app
+
+    fake = FakeProviders().start()
+    engine = make_engine(settings_env)
+    upgrade(engine)
+    port = free_port()
+    hooks = BackgroundServer(
+        create_app(
+            engine,
+            twilio_auth_token=fake.state.auth_token,
+            sendgrid_public_key=fake.callbacks.public_key,
+            public_base_url=f"http://127.0.0.1:{port}",  # Twilio signs the URL it calls
+        ),
+        port=port,
+    ).start()
+    fake.state.webhook_base = hooks.url
+    env = {
+        **fake.env(),
+        "ARREARS_WEBHOOK_BASE_URL": hooks.url,
+        "ARREARS_SMS_RATE_PER_S": "0",
+        "ARREARS_EMAIL_RATE_PER_S": "0",
+        "ARREARS_RETRY_BASE_S": "0.05",
+        "ARREARS_RETRY_MAX_S": "0.5",
+        "ARREARS_LOOKUP_DELAY_S": "0.1",
+        "ARREARS_PROVIDER_TIMEOUT_S": "2",
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    get_settings.cache_clear()
+    fake.webhooks = hooks  # type: ignore[attr-defined]
+    yield fake
+    fake.stop()
+    hooks.stop()
+    engine.dispose()

@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, text
 
 from arrears.money import from_cents
-from arrears.store import DAY
+from arrears.store import DAY, outbox
 
 
 @dataclass
@@ -22,6 +22,9 @@ class DaySummary:
     actions_by_channel: dict[str, int] = field(default_factory=dict)
     actions_by_action: dict[str, int] = field(default_factory=dict)
     new_actions: int = 0  # planned by this run (the rest were there already: a re-run)
+    messages: dict[tuple[str, str], int] = field(default_factory=dict)  # (channel, status) -> outbox messages
+    sent_in_run: int = 0  # provider calls that succeeded in this run (0 on a re-run of a finished day)
+    dry_run: bool = False
 
     def overdue_by_currency(self, stage: str | None = None) -> dict[str, Decimal]:
         """Overdue totals per currency (amounts in different currencies are never added)."""
@@ -34,6 +37,13 @@ class DaySummary:
     def overdue_text(self, stage: str | None = None) -> str:
         totals = self.overdue_by_currency(stage)
         return "; ".join(f"{c} {v:,.2f}" for c, v in totals.items()) or "0.00"
+
+    def message_count(self, channel: str, status: str | None = None) -> int:
+        return sum(n for (c, st), n in self.messages.items() if c == channel and (status is None or st == status))
+
+    @property
+    def message_statuses(self) -> list[str]:
+        return sorted({st for _, st in self.messages})
 
     @property
     def actions(self) -> int:
@@ -49,6 +59,7 @@ class DaySummary:
             "by_stage_risk": {f"{s}/{r}": n for (s, r), n in sorted(self.by_stage_risk.items())},
             "overdue": {f"{s}/{c}": str(v) for (s, c), v in sorted(self.overdue.items())},
             "actions_by_channel": dict(sorted(self.actions_by_channel.items())),
+            "messages": {f"{c}/{st}": n for (c, st), n in sorted(self.messages.items())},
         }
 
 
@@ -75,6 +86,7 @@ def read_day_summary(conn: Connection, as_of: date) -> DaySummary:
     ):
         s.actions_by_channel[channel] = s.actions_by_channel.get(channel, 0) + n
         s.actions_by_action[action] = n
+    s.messages = outbox.counts(conn, as_of)
     return s
 
 

@@ -1,0 +1,107 @@
+"""Run the fake providers on 127.0.0.1 in a background thread (tests, demo, bench) or in
+the foreground (``arrears fake-providers``)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import httpx
+import uvicorn
+
+from arrears.fakeprovider.app import build_app
+from arrears.fakeprovider.callbacks import Callbacks
+from arrears.fakeprovider.state import FakeState, Fault
+
+
+class BackgroundServer:
+    """An ASGI app served by uvicorn in a daemon thread; ``port=0`` picks a free port."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        self.host = host
+        self.port = port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> BackgroundServer:
+        config = uvicorn.Config(self.app, host=self.host, port=self.port, log_level="warning", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="uvicorn", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError(f"server on {self.host}:{self.port} did not start")
+            time.sleep(0.01)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+class FakeProviders:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, webhook_base: str = "") -> None:
+        self.state = FakeState(webhook_base=webhook_base.rstrip("/"))
+        self.callbacks = Callbacks(self.state)
+        self.server = BackgroundServer(build_app(self.state, self.callbacks), host, port)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def env(self) -> dict[str, str]:
+        """The ARREARS_* settings that point the SDKs (and the webhook app) at this fake."""
+        return {
+            "ARREARS_TWILIO_API_BASE": self.url,
+            "ARREARS_TWILIO_ACCOUNT_SID": self.state.account_sid,
+            "ARREARS_TWILIO_AUTH_TOKEN": self.state.auth_token,
+            "ARREARS_TWILIO_FROM": "+15005550006",
+            "ARREARS_SENDGRID_API_HOST": self.url,
+            "ARREARS_SENDGRID_API_KEY": self.state.api_key,
+            "ARREARS_SENDGRID_FROM": "collections@anxin.example",
+            "ARREARS_SENDGRID_WEBHOOK_PUBLIC_KEY": self.callbacks.public_key,
+        }
+
+    def start(self) -> FakeProviders:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.callbacks.close()
+
+    def __enter__(self) -> FakeProviders:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- conveniences for tests and the demo -----------------------------------------
+    def inject(self, provider: str, kind: str, count: int = 1, **kw: Any) -> None:
+        with self.state.lock:
+            self.state.faults.append(Fault(provider, kind, count, **kw))
+
+    @property
+    def sms(self) -> list[dict[str, Any]]:
+        with self.state.lock:
+            return list(self.state.sms)
+
+    @property
+    def emails(self) -> list[dict[str, Any]]:
+        with self.state.lock:
+            return list(self.state.emails)
+
+    def reply(self, sender: str, body: str, to: str = "+15005550006") -> int:
+        """A borrower texts back (e.g. STOP): the fake posts it, signed, to the webhook app."""
+        response = httpx.post(f"{self.url}/_fake/inbound", json={"from": sender, "to": to, "body": body}, timeout=10)
+        return int(response.json()["webhook_status"])

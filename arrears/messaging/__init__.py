@@ -1,0 +1,1 @@
+"""Reminder messages: segment counting, content and rendering (pure), and the dispatch rules."""

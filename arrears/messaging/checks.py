@@ -1,0 +1,64 @@
+"""Template checks: every template the policy names exists in every locale, renders, and
+fits the policy's SMS segment limit (run at start-up and by ``arrears templates check``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from arrears.messaging.content import LOCALES, Lender, sample_facts
+from arrears.messaging.render import TemplateMissing, render, template_names
+from arrears.policy import Policy, PolicyError
+
+SAMPLE_LENDER = Lender(
+    "Anxin Lending", "安信小贷", "400-800-1234", "collections@anxin.example", "https://pay.anxin.example"
+)
+
+
+@dataclass(frozen=True)
+class TemplateCheck:
+    channel: str
+    locale: str
+    template: str
+    segments: int | None
+    encoding: str | None
+    warning: str | None
+
+
+def check_policy_templates(policy: Policy) -> None:
+    """Fail fast when the policy names an SMS/email template that a locale lacks."""
+    missing = [
+        f"{channel}/{locale}/{template}"
+        for channel, template in sorted(policy.message_templates())
+        for locale in LOCALES
+        if template not in template_names(channel, locale)
+    ]
+    if missing:
+        raise PolicyError(f"policy names templates that do not exist: {', '.join(missing)}")
+
+
+def check_templates(policy: Policy, lender: Lender = SAMPLE_LENDER) -> list[TemplateCheck]:
+    """Render every template with long sample values; warn where an SMS is over the limit."""
+    limit = policy.messages.sms_max_segments
+    results = []
+    for channel in ("sms", "email"):
+        for locale in LOCALES:
+            for template in template_names(channel, locale):
+                try:
+                    r = render(channel, template, sample_facts(locale), lender)
+                except TemplateMissing as err:
+                    results.append(TemplateCheck(channel, locale, template, None, None, str(err)))
+                    continue
+                warning = None
+                if r.size and r.size.segments > limit:
+                    warning = f"{r.size.segments} segments ({r.size.encoding}, {r.size.units} units) > limit {limit}"
+                results.append(
+                    TemplateCheck(
+                        channel,
+                        locale,
+                        template,
+                        r.size.segments if r.size else None,
+                        r.size.encoding if r.size else None,
+                        warning,
+                    )
+                )
+    return results

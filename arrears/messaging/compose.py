@@ -1,0 +1,97 @@
+"""Turn planned SMS/email actions into outbox rows: render, check consent and the
+suppression list, and record why a message will not be sent (pure)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from arrears.messaging.content import Lender, MessageFacts, payment_deadline
+from arrears.messaging.render import merge_fields, render
+from arrears.policy import Policy
+from arrears.store.outbox import ActionToQueue
+from models.message import QUEUED, SUPPRESSED
+
+
+@dataclass
+class Composed:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    over_segment_limit: int = 0
+
+
+def facts_for(a: ActionToQueue, policy: Policy) -> MessageFacts:
+    principal, interest, penalty, fees, total = a.overdue
+    return MessageFacts(
+        as_of=a.as_of,
+        locale=a.locale,
+        borrower_name=a.name,
+        contract_no=a.loan_no,
+        loan_nos=a.loan_nos,
+        currency=a.currency,
+        dpd=a.dpd,
+        overdue_principal=principal,
+        overdue_interest=interest,
+        overdue_penalty=penalty,
+        overdue_fees=fees,
+        overdue_total=total,
+        next_due_date=a.next_due_date,
+        next_amount_due=a.next_amount_due,
+        deadline=payment_deadline(a.as_of, a.next_due_date, a.dpd, policy.messages.deadline_days),
+    )
+
+
+def why_not(a: ActionToQueue, opted_out: Mapping[str, str]) -> str | None:
+    """The reason this message must not be sent, or None."""
+    if a.channel == "sms":
+        if not a.phone:
+            return "no phone number"
+        if not a.sms_consent:
+            return "no SMS consent"
+        if a.phone in opted_out:
+            return f"opted out ({opted_out[a.phone]})"
+    else:
+        if not a.email:
+            return "no email address"
+        if not a.email_consent:
+            return "no email consent"
+        if a.email.lower() in opted_out:
+            return f"opted out ({opted_out[a.email.lower()]})"
+    return None
+
+
+def compose(
+    actions: Iterable[ActionToQueue], opted_out: Mapping[str, str], policy: Policy, lender: Lender, now: datetime
+) -> Composed:
+    out = Composed()
+    for a in actions:
+        facts = facts_for(a, policy)
+        r = render(a.channel, a.template, facts, lender)
+        reason = why_not(a, opted_out)
+        if r.size is not None and r.size.segments > policy.messages.sms_max_segments:
+            out.over_segment_limit += 1
+        out.rows.append(
+            {
+                "key": a.key,
+                "as_of": a.as_of,
+                "channel": a.channel,
+                "borrower_id": a.borrower_id,
+                "loan_id": a.loan_id,
+                "template": a.template,
+                "locale": a.locale,
+                "recipient": (a.phone if a.channel == "sms" else (a.email or "").lower()) or "",
+                "subject": r.subject,
+                "body_text": r.text,
+                "body_html": r.html,
+                "segments": r.size.segments if r.size else None,
+                "merge_fields": json.dumps(merge_fields(facts), ensure_ascii=False) if a.channel == "email" else None,
+                "status": SUPPRESSED if reason else QUEUED,
+                "reason": reason,
+                "attempts": 0,
+                "queued_at": now,
+                "updated_at": now,
+            }
+        )
+    return out

@@ -1,0 +1,1 @@
+"""SMS and email providers behind one small interface, called through their official SDKs."""

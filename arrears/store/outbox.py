@@ -1,0 +1,213 @@
+"""The outbox in the database. Every state change is a compare-and-set on the row's
+status (and attempt number), so two workers can never both own a message."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Date, bindparam, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from arrears.money import from_cents
+from arrears.store import DAY
+from models import OutboxMessage, Suppression
+from models.message import FAILED, QUEUED, REVIEW, SENDING, SENT, SUPPRESSED
+
+T = OutboxMessage.__table__  # type: ignore[attr-defined]
+S = Suppression.__table__  # type: ignore[attr-defined]
+CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ActionToQueue:
+    """A planned SMS/email action with what its message needs to say."""
+
+    key: str
+    as_of: date
+    channel: str
+    template: str
+    borrower_id: str
+    loan_id: int
+    loan_nos: tuple[str, ...]
+    name: str
+    locale: str
+    phone: str | None
+    email: str | None
+    sms_consent: bool
+    email_consent: bool
+    loan_no: str
+    currency: str
+    dpd: int
+    overdue: tuple[Decimal, Decimal, Decimal, Decimal, Decimal]  # principal, interest, penalty, fees, total
+    next_due_date: date | None
+    next_amount_due: Decimal
+
+
+def actions_to_queue(conn: Connection, as_of: date) -> list[ActionToQueue]:
+    """The day's planned SMS/email actions that have no outbox message yet."""
+    rows = conn.execute(
+        text(
+            "SELECT a.key, a.channel, a.template, a.borrower_id, a.loan_id, a.loan_nos,"
+            " b.name, b.locale, b.phone, b.email, b.sms_consent, b.email_consent,"
+            " l.loan_no, l.currency, p.dpd, p.overdue_principal, p.overdue_interest, p.overdue_penalty,"
+            " p.overdue_fees, p.overdue_total, p.next_due_date, p.credit,"
+            " (SELECT i.principal_due + i.interest_due + i.fee_due FROM installment i"
+            "   WHERE i.loan_id = a.loan_id AND i.due_date = p.next_due_date) AS next_due"
+            " FROM collection_action a"
+            " JOIN borrower b ON b.borrower_id = a.borrower_id"
+            " JOIN loan l ON l.id = a.loan_id"
+            " JOIN position p ON p.as_of = a.as_of AND p.loan_id = a.loan_id"
+            " LEFT JOIN outbox_message o ON o.key = a.key"
+            " WHERE a.as_of = :d AND a.channel IN ('sms', 'email') AND o.id IS NULL"
+            " ORDER BY a.key"
+        ).bindparams(DAY),
+        {"d": as_of},
+    ).all()
+    out = []
+    for r in rows:
+        next_due = from_cents(r.next_due or 0) - from_cents(r.credit or 0)
+        out.append(
+            ActionToQueue(
+                key=r.key,
+                as_of=as_of,
+                channel=r.channel,
+                template=r.template,
+                borrower_id=r.borrower_id,
+                loan_id=r.loan_id,
+                loan_nos=tuple(r.loan_nos.split(",")),
+                name=r.name,
+                locale=r.locale,
+                phone=r.phone,
+                email=r.email,
+                sms_consent=bool(r.sms_consent),
+                email_consent=bool(r.email_consent),
+                loan_no=r.loan_no,
+                currency=r.currency,
+                dpd=r.dpd,
+                overdue=tuple(from_cents(v) for v in (r[15], r[16], r[17], r[18], r[19])),  # type: ignore[arg-type]
+                next_due_date=_as_date(r.next_due_date),
+                next_amount_due=max(next_due, Decimal(0)),
+            )
+        )
+    return out
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def insert_messages(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert messages whose key is new; returns how many were new."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    new = 0
+    for i in range(0, len(rows), CHUNK):
+        stmt = dialect.insert(T).values(list(rows[i : i + CHUNK])).on_conflict_do_nothing(index_elements=["key"])
+        new += len(conn.execute(stmt.returning(T.c.key)).all())
+    return new
+
+
+def suppressed(conn: Connection, channel: str, addresses: Iterable[str]) -> dict[str, str]:
+    """address -> reason for the addresses on the suppression list."""
+    found: dict[str, str] = {}
+    addrs = sorted({a for a in addresses if a})
+    for i in range(0, len(addrs), CHUNK):
+        q = select(S.c.address, S.c.reason).where(S.c.channel == channel, S.c.address.in_(addrs[i : i + CHUNK]))
+        found.update({str(a): str(r) for a, r in conn.execute(q).all()})
+    return found
+
+
+def add_suppression(conn: Connection, channel: str, address: str, reason: str, source: str, now: datetime) -> bool:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = (
+        dialect.insert(S)
+        .values(channel=channel, address=address, reason=reason, source=source, created_at=now)
+        .on_conflict_do_nothing(index_elements=["channel", "address"])
+    )
+    return bool(conn.execute(stmt).rowcount)
+
+
+def ids_in_status(conn: Connection, channel: str, status: str, as_of: date | None = None) -> list[int]:
+    q = select(T.c.id).where(T.c.channel == channel, T.c.status == status).order_by(T.c.id)
+    if as_of is not None:
+        q = q.where(T.c.as_of <= bindparam("d", as_of, type_=Date()))
+    return list(conn.execute(q).scalars())
+
+
+def load(conn: Connection, ids: Sequence[int]) -> list[Any]:
+    rows: list[Any] = []
+    for i in range(0, len(ids), CHUNK):
+        rows.extend(conn.execute(select(T).where(T.c.id.in_(ids[i : i + CHUNK])).order_by(T.c.id)).all())
+    return rows
+
+
+def claim(conn: Connection, message_id: int, now: datetime) -> int | None:
+    """queued -> sending; returns the attempt number, or None if someone else owns it."""
+    row = conn.execute(
+        update(T)
+        .where(T.c.id == message_id, T.c.status == QUEUED)
+        .values(status=SENDING, attempts=T.c.attempts + 1, sending_at=now, updated_at=now)
+        .returning(T.c.attempts)
+    ).first()
+    return None if row is None else int(row[0])
+
+
+def retake(conn: Connection, message_id: int, attempt: int, now: datetime) -> int | None:
+    """sending (attempt n, answer lost and proven unsent) -> sending (attempt n+1)."""
+    row = conn.execute(
+        update(T)
+        .where(T.c.id == message_id, T.c.status == SENDING, T.c.attempts == attempt)
+        .values(attempts=T.c.attempts + 1, sending_at=now, updated_at=now)
+        .returning(T.c.attempts)
+    ).first()
+    return None if row is None else int(row[0])
+
+
+def settle(conn: Connection, message_id: int, attempt: int | None, now: datetime, **values: Any) -> bool:
+    """Leave `sending` for ``values['status']``, only if we still own attempt ``attempt``."""
+    cond = [T.c.id == message_id, T.c.status == SENDING]
+    if attempt is not None:
+        cond.append(T.c.attempts == attempt)
+    if values.get("status") == SENT:
+        values.setdefault("sent_at", now)
+    return bool(conn.execute(update(T).where(*cond).values(updated_at=now, **values)).rowcount)
+
+
+def suppress_queued(conn: Connection, message_id: int, reason: str, now: datetime) -> bool:
+    q = update(T).where(T.c.id == message_id, T.c.status == QUEUED)
+    return bool(conn.execute(q.values(status=SUPPRESSED, reason=reason, updated_at=now)).rowcount)
+
+
+def expire_stale(conn: Connection, channel: str, before: date, now: datetime) -> int:
+    """Queued messages of days before ``before`` are too old to send: expired, with the reason."""
+    q = update(T).where(T.c.channel == channel, T.c.status == QUEUED, T.c.as_of < bindparam("b", before, type_=Date()))
+    return int(conn.execute(q.values(status="expired", reason=f"not sent by {before}", updated_at=now)).rowcount)
+
+
+def counts(conn: Connection, as_of: date) -> dict[tuple[str, str], int]:
+    """(channel, status) -> messages of the day."""
+    q = (
+        select(T.c.channel, T.c.status, func.count())
+        .where(T.c.as_of == bindparam("d", as_of, type_=Date()))
+        .group_by(T.c.channel, T.c.status)
+    )
+    return {(c, s): n for c, s, n in conn.execute(q).all()}
+
+
+def requeue_review(conn: Connection, key: str, now: datetime) -> bool:
+    """An operator checked with the provider that a held message did not go out: send it."""
+    q = update(T).where(T.c.key == key, T.c.status == REVIEW)
+    return bool(conn.execute(q.values(status=QUEUED, reason=None, updated_at=now)).rowcount)
+
+
+def fields_of(row: Any) -> dict[str, str]:
+    return json.loads(row.merge_fields) if row.merge_fields else {}
+
+
+__all__ = ["FAILED", "REVIEW", "SENT"]

@@ -1,0 +1,158 @@
+"""The webhook app (``arrears webhooks``): Twilio status callbacks and inbound messages,
+and the SendGrid Event Webhook. Every request is verified with the provider's own SDK
+check; a bad or missing signature gets 403 and changes nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sendgrid.helpers.eventwebhook import EventWebhook
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from twilio.request_validator import RequestValidator
+
+from arrears.store.events import opt_out, record_event
+from models.message import DELIVERED, FAILED, SENT, UNDELIVERED
+
+SG_SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
+SG_TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
+
+TWILIO_STATUS = {"sent": SENT, "delivered": DELIVERED, "undelivered": UNDELIVERED, "failed": FAILED}
+# Replies that opt out (Twilio's standard keywords, plus the Chinese 退订/TD convention).
+STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "TD", "退订"})
+SENDGRID_STATUS = {"processed": SENT, "delivered": DELIVERED, "dropped": FAILED, "bounce": UNDELIVERED}
+SENDGRID_OPT_OUT = {"spamreport": "spam report", "unsubscribe": "unsubscribe", "group_unsubscribe": "unsubscribe"}
+
+
+def create_app(
+    engine: Engine,
+    *,
+    twilio_auth_token: str,
+    sendgrid_public_key: str,
+    public_base_url: str,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Starlette:
+    """``public_base_url`` is where providers reach this app: Twilio signs the full URL it called."""
+    validator = RequestValidator(twilio_auth_token) if twilio_auth_token else None
+    verifier = EventWebhook(sendgrid_public_key) if sendgrid_public_key else None
+    base = public_base_url.rstrip("/")
+
+    def public_url(request: Request) -> str:
+        query = request.url.query
+        return f"{base}{request.url.path}" + (f"?{query}" if query else "")
+
+    async def twilio_form(request: Request) -> dict[str, str] | None:
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if validator is None or not signature or not validator.validate(public_url(request), form, signature):
+            return None
+        return form
+
+    async def twilio_status(request: Request) -> Response:
+        form = await twilio_form(request)
+        if form is None:
+            return PlainTextResponse("forbidden", status_code=403)
+        sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
+        code = form.get("ErrorCode") or None
+        t = now()
+        with engine.begin() as conn:
+            record_event(
+                conn,
+                provider="twilio",
+                event=status,
+                occurred_at=t,
+                dedupe=f"twilio:{sid}:{status}",
+                key=request.query_params.get("key"),
+                provider_id=sid,
+                new_status=TWILIO_STATUS.get(status),
+                detail=f"error {code}" if code else None,
+                error_code=code,
+            )
+            if code == "21610":
+                opt_out(conn, "sms", form.get("To", ""), "STOP", "twilio:21610", t)
+        return Response(status_code=204)
+
+    async def twilio_inbound(request: Request) -> Response:
+        form = await twilio_form(request)
+        if form is None:
+            return PlainTextResponse("forbidden", status_code=403)
+        body = form.get("Body", "").strip()
+        stop = form.get("OptOutType", "").upper() == "STOP" or body.upper() in STOP_WORDS
+        t = now()
+        with engine.begin() as conn:
+            record_event(
+                conn,
+                provider="twilio",
+                event="inbound-stop" if stop else "inbound",
+                occurred_at=t,
+                dedupe=f"twilio:{form.get('MessageSid', '')}:inbound",
+                provider_id=form.get("MessageSid"),
+            )
+            if stop:
+                opt_out(conn, "sms", form.get("From", ""), "STOP", "twilio:inbound", t)
+        # an empty TwiML answer: Twilio's own STOP handling sends the confirmation
+        return Response("<Response/>", media_type="application/xml")
+
+    async def sendgrid_events(request: Request) -> Response:
+        payload = (await request.body()).decode("utf-8")
+        signature = request.headers.get(SG_SIGNATURE, "")
+        timestamp = request.headers.get(SG_TIMESTAMP, "")
+        if verifier is None or not signature or not timestamp or not _verified(verifier, payload, signature, timestamp):
+            return PlainTextResponse("forbidden", status_code=403)
+        try:
+            events = json.loads(payload)
+        except ValueError:
+            return PlainTextResponse("bad payload", status_code=400)
+        t = now()
+        with engine.begin() as conn:
+            for ev in events if isinstance(events, list) else []:
+                _apply_sendgrid(conn, ev, t)
+        return Response(status_code=204)
+
+    async def health(_request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    return Starlette(
+        routes=[
+            Route("/twilio/status", twilio_status, methods=["POST"]),
+            Route("/twilio/inbound", twilio_inbound, methods=["POST"]),
+            Route("/sendgrid/events", sendgrid_events, methods=["POST"]),
+            Route("/healthz", health, methods=["GET"]),
+        ]
+    )
+
+
+def _verified(verifier: EventWebhook, payload: str, signature: str, timestamp: str) -> bool:
+    try:
+        return bool(verifier.verify_signature(payload, signature, timestamp))
+    except (ValueError, TypeError):  # not base64, not a DER signature
+        return False
+
+
+def _apply_sendgrid(conn: Any, ev: dict[str, Any], t: datetime) -> None:
+    event = str(ev.get("event", ""))
+    email = str(ev.get("email", "")).lower()
+    msg_id = str(ev.get("sg_message_id", ""))
+    hard_bounce = event == "bounce" and ev.get("type", "bounce") == "bounce"
+    occurred = datetime.fromtimestamp(int(ev.get("timestamp", t.timestamp())), UTC)
+    record_event(
+        conn,
+        provider="sendgrid",
+        event=event,
+        occurred_at=occurred,
+        dedupe=f"sendgrid:{ev.get('sg_event_id') or msg_id + ':' + event}",
+        key=ev.get("arrears_key"),
+        provider_id=None,
+        new_status=SENDGRID_STATUS.get(event),
+        detail=str(ev.get("reason") or "") or None,
+    )
+    if event in SENDGRID_OPT_OUT:
+        opt_out(conn, "email", email, SENDGRID_OPT_OUT[event], f"sendgrid:{event}", t)
+    elif hard_bounce:
+        opt_out(conn, "email", email, "hard bounce", "sendgrid:bounce", t)
