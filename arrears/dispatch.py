@@ -165,6 +165,7 @@ class Dispatcher:
         owned: list[tuple[Any, int]] = []
         since = self.now().timestamp()
         reason = ""
+        self.limiter.acquire()  # wait for the rate before owning anything: a crash here leaves nothing `sending`
         for row in rows:
             with self.engine.begin() as conn:
                 attempt = outbox.claim(conn, row.id, self.now())
@@ -178,7 +179,8 @@ class Dispatcher:
         for retry in range(self.retry.attempts):
             if not owned:
                 break
-            self.limiter.acquire()
+            if retry:
+                self.limiter.acquire()
             envs = [envelope(r) for r, _ in owned]
             outcome = self.provider.send(envs, shared if len(owned) > 1 else None)
             report.requests += 1

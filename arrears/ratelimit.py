@@ -1,8 +1,9 @@
-"""A thread-safe token bucket: the local half of provider rate limiting.
+"""A thread-safe token bucket: the provider rate limit shared by every dispatch task of a run.
 
-Every dispatch task of a provider holds that provider's Prefect global concurrency
-slot (limit 1) while it sends, so at most one bucket is draining at a time anywhere;
-inside the task this bucket spaces the calls. No server round trip per message.
+One bucket per provider lives in the run's ``Runtime``; all dispatch tasks (threads of the
+flow's task runner) and their sender threads draw on it, so the configured rate holds
+across concurrent tasks with no server round trip per message. Runs of the daily flow
+do not overlap (the deployment's concurrency limit is 1), so one bucket is the whole rate.
 """
 
 from __future__ import annotations

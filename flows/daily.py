@@ -12,7 +12,7 @@ from arrears.runtime import open_runtime
 from arrears.settings import get_settings
 from arrears.store.runs import finish_run, start_run
 from arrears.store.summary import DaySummary
-from tasks.channels import ensure_dispatch_limits, hand_to_channels
+from tasks.channels import hand_to_channels
 from tasks.classify import classify_batch
 from tasks.database import prepare_database
 from tasks.messages import CHANNELS, chunks, queue_messages, send_messages, settle_outbox
@@ -68,7 +68,6 @@ def daily_collection(as_of: date | None = None, now: datetime | None = None, dry
             queue_messages(rt, day)
             dispatched = DispatchReport()
             if not rt.settings.dry_run:
-                ensure_dispatch_limits(CHANNELS)
                 sends = []
                 for channel in CHANNELS:
                     ids, settled = settle_outbox(rt, channel, day, clock)

@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 
 from prefect import get_run_logger
-from prefect.client.orchestration import get_client
 
 from arrears.runtime import Runtime
 from arrears.store.summary import planned_by_channel
@@ -22,11 +20,3 @@ def hand_to_channels(rt: Runtime, as_of: date) -> dict[str, int]:
         waiting = planned_by_channel(conn, as_of)
     get_run_logger().info("planned actions per channel: %s", waiting or "none")
     return waiting
-
-
-def ensure_dispatch_limits(channels: Iterable[str]) -> None:
-    """One global concurrency slot per provider: dispatch chunks of every run take turns,
-    and each spaces its calls with the local limiter (no server round trip per message)."""
-    with get_client(sync_client=True) as client:
-        for channel in channels:
-            client.upsert_global_concurrency_limit_by_name(f"arrears-{channel}", 1)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from prefect import get_run_logger, runtime
-from prefect.concurrency.sync import concurrency
 
 from arrears.dispatch import Dispatcher, DispatchReport, RetryRule
 from arrears.messaging.compose import compose
@@ -97,10 +96,9 @@ def _send_run_name() -> str:
 
 @db_task("send-messages", _send_run_name)
 def send_messages(rt: Runtime, channel: str, ids: list[int]) -> DispatchReport:
-    """Send one chunk through the provider's SDK. The chunk holds the provider's global
-    concurrency slot, so the local limiter's rate is the rate across all runs."""
-    with concurrency(f"arrears-{channel}", occupy=1, timeout_seconds=3600, strict=False):
-        report = _dispatcher(rt, channel).send(ids)
+    """Send one chunk through the provider's SDK. Every chunk of the run draws on the same
+    per-provider token bucket, so the configured rate holds across concurrent tasks."""
+    report = _dispatcher(rt, channel).send(ids)
     get_run_logger().info(
         "%s: %d sent, %d failed, %d suppressed, %d left queued, %d undecided (%d requests)",
         channel, report.sent, report.failed, report.suppressed, report.left_queued, report.undecided, report.requests,

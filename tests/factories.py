@@ -88,3 +88,51 @@ GOOD_BORROWER = "B1,张伟,110101199003071234,13812345678,zhang.wei@example.cn,�
 GOOD_LOAN = "LN1,B1,consumer,CNY,12000.00,0.18,0.0005,50.00,3,2026-01-05"
 GOOD_INSTALLMENTS = [f"LN1,{k},2026-{k + 1:02d}-05,1000.00,180.00,0.00" for k in range(1, 4)]
 GOOD_PAYMENT = "LN1,2026-02-05,1180.00,PAY-1"
+
+
+def seed_outbox(engine, *messages):  # type: ignore[no-untyped-def]
+    """One borrower, one loan and outbox rows given as (key, channel, recipient, status, provider_id)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from arrears.store.outbox import insert_messages
+
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO borrower (borrower_id, name, id_number, locale, timezone, sms_consent, email_consent,"
+                " updated_at) VALUES ('B1', '张伟', '110101199003071234', 'zh_CN', 'Asia/Shanghai', true, true, :t)"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO loan (id, loan_no, borrower_id, product, currency, principal, annual_rate,"
+                " penalty_rate_daily, late_fee, grace_days, contract_date, secured)"
+                " VALUES (1, 'LN1', 'B1', 'consumer', 'CNY', 0, '0', '0', 0, 0, '2026-01-01', false)"
+            )
+        )
+        insert_messages(
+            conn,
+            [
+                {
+                    "key": key,
+                    "as_of": date(2026, 11, 23),
+                    "channel": channel,
+                    "borrower_id": "B1",
+                    "loan_id": 1,
+                    "template": "m1_gentle",
+                    "locale": "zh_CN",
+                    "recipient": recipient,
+                    "body_text": "text",
+                    "status": status,
+                    "provider_id": provider_id,
+                    "attempts": 1,
+                    "queued_at": now,
+                    "updated_at": now,
+                }
+                for key, channel, recipient, status, provider_id in messages
+            ],
+        )

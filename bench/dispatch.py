@@ -1,0 +1,155 @@
+"""Benchmark: messages per second through the official SDKs to the fake providers.
+
+    python -m bench.dispatch [--messages N] [--threads T] [--rate R] [--seconds S]
+
+Fills an outbox (SQLite file) with N SMS and N emails, then sends them with the real
+dispatcher (claim -> SDK call -> settle, all in the database) to the fake Twilio and
+SendGrid on 127.0.0.1:
+  unlimited  no rate limit: what the SDKs, the fake and our bookkeeping can do;
+  limited    the configured rate R for about S seconds: achieved rate vs R (target: within 5 %).
+Emails go out one per request (unique bodies) and, separately, batched with
+personalizations (a body shape shared by many recipients).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from arrears.db import make_engine, upgrade
+from arrears.dispatch import Dispatcher, RetryRule
+from arrears.fakeprovider import FakeProviders
+from arrears.providers.sendgrid_email import SendGridCredentials, SendGridEmail
+from arrears.providers.twilio_sms import TwilioCredentials, TwilioSms
+from arrears.ratelimit import TokenBucket
+from arrears.store import outbox
+
+AS_OF = date(2026, 11, 23)
+
+
+def fill(engine: Engine, channel: str, n: int, shared_shape: bool, offset: int) -> list[int]:
+    now = datetime.now(UTC)
+    rows = []
+    for i in range(offset, offset + n):
+        name = f"Borrower {i:07d}"
+        fields = {"name": name, "dpd": "12", "total": "$1,234.56"}
+        body = f"Anxin Lending: Hi {name}, loan LN{i:08d} is 12 days past due ($1,234.56). Reply STOP to opt out."
+        if channel == "email" and not shared_shape:
+            fields = {}  # no merge fields: every email is its own request
+        rows.append(
+            {
+                "key": f"loan:LN{i:08d}:bench:{channel}:{AS_OF}",
+                "as_of": AS_OF,
+                "channel": channel,
+                "borrower_id": "B1",
+                "loan_id": 1,
+                "template": "m1_gentle",
+                "locale": "en_US",
+                "recipient": f"+1415{i:07d}" if channel == "sms" else f"b{i}@example.com",
+                "subject": f"Loan LN{i:08d}" if channel == "email" else None,
+                "body_text": body,
+                "body_html": f"<p>{body}</p>" if channel == "email" else None,
+                "segments": 1 if channel == "sms" else None,
+                "merge_fields": json.dumps({**fields, "loan": f"LN{i:08d}"}) if channel == "email" else None,
+                "status": "queued",
+                "attempts": 0,
+                "queued_at": now,
+                "updated_at": now,
+            }
+        )
+    with engine.begin() as conn:
+        outbox.insert_messages(conn, rows)
+        return outbox.ids_in_status(conn, channel, "queued")
+
+
+def run(dispatcher: Dispatcher, ids: list[int]) -> tuple[float, int, int]:
+    started = time.perf_counter()
+    report = dispatcher.send(ids)
+    return time.perf_counter() - started, report.sent, report.requests
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--messages", type=int, default=2000)
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--rate", type=float, default=100.0, help="configured messages/s for the limited run")
+    ap.add_argument("--seconds", type=float, default=10.0, help="length of the limited run")
+    args = ap.parse_args()
+    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+
+    tmp = Path(tempfile.mkdtemp(prefix="arrears-bench-"))
+    engine = make_engine(f"sqlite:///{tmp / 'bench.db'}")
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO borrower (borrower_id, name, id_number, locale, timezone, sms_consent,"
+                " email_consent, updated_at) VALUES ('B1', 'x', 'x', 'en_US', 'UTC', true, true, :t)"
+            ),
+            {"t": datetime.now(UTC)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO loan (id, loan_no, borrower_id, product, currency, principal, annual_rate,"
+                " penalty_rate_daily, late_fee, grace_days, contract_date, secured)"
+                " VALUES (1, 'LN1', 'B1', 'p', 'USD', 0, '0', '0', 0, 0, '2026-01-01', false)"
+            ),
+            {"t": datetime.now(UTC)},
+        )
+
+    with FakeProviders() as fake:
+        fake.state.callbacks = False  # measure sending, not our webhook app
+        env = fake.env()
+        sms = TwilioSms(
+            TwilioCredentials(env["ARREARS_TWILIO_ACCOUNT_SID"], env["ARREARS_TWILIO_AUTH_TOKEN"], fake.url, 10.0),
+            env["ARREARS_TWILIO_FROM"],
+            "http://127.0.0.1:9",
+        )
+        email = SendGridEmail(SendGridCredentials(env["ARREARS_SENDGRID_API_KEY"], fake.url, 10.0), "x@anxin.example")
+
+        def dispatcher(provider, rate: float) -> Dispatcher:  # type: ignore[no-untyped-def]
+            return Dispatcher(
+                engine,
+                provider,
+                limiter=TokenBucket(rate),
+                retry=RetryRule(),
+                now=lambda: datetime.now(UTC),
+                sleep=time.sleep,
+                threads=args.threads,
+            )
+
+        n = args.messages
+        print(f"{n} messages per run, {args.threads} sender threads, fake providers on {fake.url}")
+        print(f"{'run':34} {'messages':>8} {'requests':>8} {'seconds':>8} {'msg/s':>8}")
+        offset = 0
+        for label, channel, provider, shared in (
+            ("twilio sms, unlimited", "sms", sms, False),
+            ("sendgrid email, 1 per request", "email", email, False),
+            ("sendgrid email, batched", "email", email, True),
+        ):
+            ids = fill(engine, channel, n, shared, offset)
+            offset += n
+            secs, sent, requests = run(dispatcher(provider, 0), ids)
+            print(f"{label:34} {sent:>8} {requests:>8} {secs:>8.2f} {sent / secs:>8.0f}")
+        for label, channel, provider in (("twilio sms", "sms", sms), ("sendgrid email", "email", email)):
+            count = int(args.rate * args.seconds)
+            ids = fill(engine, channel, count, False, offset)
+            offset += count
+            secs, sent, requests = run(dispatcher(provider, args.rate), ids)
+            # the first call goes at t=0: (sent - 1) intervals fill the run
+            achieved = (requests - 1) / secs
+            print(
+                f"{label + f' limited to {args.rate:g}/s':34} {sent:>8} {requests:>8} {secs:>8.2f} {achieved:>8.1f}"
+                f"   achieved/configured = {achieved / args.rate:.3f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
