@@ -37,7 +37,7 @@ def _rows(engine, stmt):  # type: ignore[no-untyped-def]
 
 
 def test_daily_flow_classifies_every_loan_exactly_as_the_engine_and_plans_actions(
-    prefect_harness, settings_env, fresh_db, tmp_path
+    prefect_harness, settings_env, providers, fresh_db, tmp_path
 ):
     engine = _book(tmp_path, settings_env)
     state = daily_collection(as_of=AS_OF, return_state=True)
@@ -73,7 +73,7 @@ def test_daily_flow_classifies_every_loan_exactly_as_the_engine_and_plans_action
 
 
 def test_rerunning_a_day_plans_nothing_new_and_rewrites_the_same_positions(
-    prefect_harness, settings_env, fresh_db, tmp_path
+    prefect_harness, settings_env, providers, fresh_db, tmp_path
 ):
     engine = _book(tmp_path, settings_env, loans=150)
     assert daily_collection(as_of=AS_OF, return_state=True).is_completed()
@@ -91,7 +91,9 @@ def test_rerunning_a_day_plans_nothing_new_and_rewrites_the_same_positions(
     assert json.loads(runs[1].summary)["loans"] == 150
 
 
-def test_flow_run_is_named_by_day_and_publishes_the_summary_artifact(prefect_harness, settings_env, fresh_db, tmp_path):
+def test_flow_run_is_named_by_day_and_publishes_the_summary_artifact(
+    prefect_harness, settings_env, providers, fresh_db, tmp_path
+):
     _book(tmp_path, settings_env, loans=120)
     state = daily_collection(as_of=AS_OF, return_state=True)
     flow_run_id = state.state_details.flow_run_id
@@ -114,7 +116,9 @@ def test_flow_run_is_named_by_day_and_publishes_the_summary_artifact(prefect_har
     assert sum(1 for t in task_names if t.startswith("classify")) >= 1
 
 
-def test_loans_command_reports_each_loan_with_its_overdue_breakdown(prefect_harness, settings_env, fresh_db, tmp_path):
+def test_loans_command_reports_each_loan_with_its_overdue_breakdown(
+    prefect_harness, settings_env, providers, fresh_db, tmp_path
+):
     _book(tmp_path, settings_env, loans=80)
     runner = CliRunner()
     run = runner.invoke(app, ["run", "--as-of", "2026-11-23"])
