@@ -55,6 +55,8 @@ def preview(
         err.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
     out.print(f"to: {p.recipient}   ({channel}, {p.stage}, DPD {p.dpd})", markup=False)
+    if not p.policy_sends:
+        err.print(f"note: the policy does not send {channel} {template!r} to a {p.stage} loan of this risk")
     if p.rendered.subject:
         out.print(f"subject: {p.rendered.subject}", markup=False)
     if p.rendered.size:

@@ -2,19 +2,83 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine, func, select
 
 from arrears.book.load import import_book
 from arrears.db import make_engine, upgrade
+from arrears.fakeprovider import FakeProviders
+from arrears.fakeprovider.server import BackgroundServer
 from arrears.policy import load_policy
-from arrears.settings import Settings
+from arrears.privacy import mask_name, mask_phone
+from arrears.settings import Settings, get_settings
 from arrears.synthetic import generate_book
+from arrears.webhooks import create_app
+from models import Borrower, OutboxMessage
+
+
+@contextmanager
+def fake_providers(settings: Settings) -> Iterator[FakeProviders]:
+    """The fake Twilio + SendGrid and our webhook app on 127.0.0.1, with ARREARS_* pointing
+    the real SDKs at them for the length of the demo."""
+    fake = FakeProviders().start()
+    port = _free_port()
+    engine = make_engine(settings.resolved_database_url)
+    hooks = BackgroundServer(
+        create_app(
+            engine,
+            twilio_auth_token=fake.state.auth_token,
+            sendgrid_public_key=fake.callbacks.public_key,
+            public_base_url=f"http://127.0.0.1:{port}",
+        ),
+        port=port,
+    ).start()
+    fake.state.webhook_base = hooks.url
+    env = {**fake.env(), "ARREARS_WEBHOOK_BASE_URL": hooks.url, "ARREARS_SMS_RATE_PER_S": "50"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+    get_settings.cache_clear()
+    try:
+        yield fake
+    finally:
+        fake.callbacks.drain()
+        hooks.stop()
+        fake.stop()
+        engine.dispose()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        get_settings.cache_clear()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def run_demo(*, settings: Settings, loans: int, last_day: date, days: int, console: Console) -> int:
+    with fake_providers(settings) as fake:
+        code = _run_demo(settings=settings, loans=loans, last_day=last_day, days=days, console=console, fake=fake)
+    if code == 0:
+        _where_to_look(settings, last_day, console)
+    return code
+
+
+def _run_demo(
+    *, settings: Settings, loans: int, last_day: date, days: int, console: Console, fake: FakeProviders
+) -> int:
     from flows.daily import daily_collection  # imports Prefect: only when the demo runs
 
     engine = make_engine(settings.resolved_database_url)
@@ -40,16 +104,19 @@ def run_demo(*, settings: Settings, loans: int, last_day: date, days: int, conso
     for offset in range(days):
         day = first_day + timedelta(days=offset)
         with console.status(f"collection {day} ({offset + 1}/{days}) ..."):
-            state = daily_collection(as_of=day, return_state=True)
+            morning = datetime.combine(day, time(9, 0), ZoneInfo(settings.lender_timezone))
+            state = daily_collection(as_of=day, now=morning, return_state=True)
         if not state.is_completed():
             console.print(f"[red]collection {day} ended {state.name}: {state.message}[/red]")
             return 1
         summary = state.result()
         console.print(
             f"collection-{day}: {summary.loans} loans, overdue {summary.overdue_text()}, "
-            f"{summary.actions} actions for the day ({summary.new_actions} new)"
+            f"{summary.actions} actions for the day ({summary.new_actions} new), "
+            f"{summary.sent_in_run} SMS/email sent"
         )
     assert summary is not None
+    fake.callbacks.drain()
     console.rule(f"4. where the book stands on {last_day}")
     policy = load_policy(settings.policy_path)
     table = Table()
@@ -63,12 +130,52 @@ def run_demo(*, settings: Settings, loans: int, last_day: date, days: int, conso
         "actions planned on the last day: "
         + ", ".join(f"{c} {n}" for c, n in sorted(summary.actions_by_channel.items()))
     )
+    _show_messages(engine, fake, first_day, last_day, console)
+    return 0
+
+
+def _show_messages(engine: Engine, fake: FakeProviders, first: date, last: date, console: Console) -> None:
+    console.rule(f"5. reminders {first} .. {last} (real Twilio/SendGrid SDKs -> fake providers on 127.0.0.1)")
+    with engine.connect() as conn:
+        counts = conn.execute(
+            select(OutboxMessage.channel, OutboxMessage.status, func.count()).group_by(
+                OutboxMessage.channel, OutboxMessage.status
+            )
+        ).all()
+        sample = conn.execute(
+            select(OutboxMessage.recipient, OutboxMessage.body_text, Borrower.name)
+            .join(Borrower, Borrower.borrower_id == OutboxMessage.borrower_id)
+            .where(OutboxMessage.channel == "sms", OutboxMessage.locale == "zh_CN", OutboxMessage.status == "delivered")
+            .order_by(OutboxMessage.id)
+            .limit(1)
+        ).first()
+    table = Table()
+    for col in ("channel", "status", "messages"):
+        table.add_column(col, justify="right" if col == "messages" else "left")
+    for channel, status, n in sorted(counts):
+        table.add_row(channel, status, str(n))
+    console.print(table)
+    console.print(
+        f"the fake providers received {len(fake.sms)} SMS and {len(fake.emails)} emails "
+        f"({sum(1 for _, w, _ in fake.state.requests if w == 'POST mail/send')} SendGrid requests); "
+        "delivery receipts came back through the signed webhooks"
+    )
+    if sample is not None:
+        masked = sample.body_text.replace(sample.name, mask_name(sample.name))  # no personal data in output
+        console.print(f"a delivered SMS to {mask_phone(sample.recipient)}:", markup=False)
+        console.print(f"  {masked}", markup=False, highlight=False)
+
+
+def _where_to_look(settings: Settings, last_day: date, console: Console) -> None:
     console.rule("where to look")
     console.print(f"database:        {settings.resolved_database_url}")
     console.print(f"per-loan view:   arrears loans --as-of {last_day} --stage M2")
-    console.print(f"one day again:   arrears run --as-of {last_day}   (plans nothing new: keys are unique)")
+    console.print(f"one day again:   arrears run --as-of {last_day}   (plans and sends nothing new: keys are unique)")
+    console.print(f"a message:       arrears preview --loan LN00000001 --as-of {last_day} --template m1_gentle")
+    console.print("the outbox:      arrears outbox list --status delivered")
+    console.print("real sending:    set ARREARS_TWILIO_* / ARREARS_SENDGRID_* (see README); try it on the fake first:")
+    console.print("                 arrears fake-providers   and   arrears webhooks")
     console.print(
         "Prefect UI:      prefect server start   then open http://127.0.0.1:4200 "
         "(flow runs 'collection-<day>', with the summary artifact)"
     )
-    return 0

@@ -29,6 +29,7 @@ class Preview:
     rendered: Rendered
     stage: str
     dpd: int
+    policy_sends: bool  # whether the policy sends this template to a loan in this stage and risk
 
 
 def preview_message(
@@ -82,4 +83,5 @@ def preview_message(
     if mask:
         facts = replace(facts, borrower_name=mask_name(facts.borrower_name))
         recipient = mask_phone(recipient) if channel == "sms" else mask_email(recipient)
-    return Preview(channel, recipient, render(channel, template, facts, lender), pos.stage, pos.dpd)
+    sends = any(a.template == template and a.channel == channel for a in policy.actions_for(pos.stage, pos.risk))
+    return Preview(channel, recipient, render(channel, template, facts, lender), pos.stage, pos.dpd, sends)

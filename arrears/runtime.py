@@ -44,7 +44,8 @@ class Runtime:
         """One bucket per provider, shared by every dispatch task of this run."""
         if channel not in self.limiters:
             rate = self.settings.sms_rate_per_s if channel == "sms" else self.settings.email_rate_per_s
-            self.limiters.setdefault(channel, TokenBucket(rate))
+            # a burst of one per sender thread lets a slot missed while all threads were busy be caught up
+            self.limiters.setdefault(channel, TokenBucket(rate, burst=self.settings.dispatch_threads))
         return self.limiters[channel]
 
     @property

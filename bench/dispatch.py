@@ -118,7 +118,7 @@ def main() -> None:
             return Dispatcher(
                 engine,
                 provider,
-                limiter=TokenBucket(rate),
+                limiter=TokenBucket(rate, burst=args.threads),
                 retry=RetryRule(),
                 now=lambda: datetime.now(UTC),
                 sleep=time.sleep,

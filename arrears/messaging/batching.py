@@ -1,10 +1,10 @@
 """Batch emails that share one body shape into one SendGrid request (pure).
 
 Each outbox email stores the formatted values it was rendered with (its merge fields).
-A batch's shared content is the first message with those values swapped for tags
-(``-arrears_name-``); a message joins the batch only if putting its own values back into
-the shared content gives exactly the email we rendered for it — so batching never changes
-a word anyone receives. Templates that branch on values, or values that HTML-escaping
+A message's shape is its content with those values swapped for tags (``-arrears_name-``);
+messages of the same shape share one request, and a message is batched only if putting
+its own values back into its shape gives exactly the email we rendered for it — so
+batching never changes a word anyone receives. Templates that branch on values, or values that HTML-escaping
 changes, simply end up in smaller batches.
 """
 
@@ -58,41 +58,29 @@ def fill(shared: str, fields: dict[str, str]) -> str:
 
 
 def batch(messages: Sequence[Mergeable], limit: int = MAX_PERSONALIZATIONS) -> list[tuple[list[int], Shared | None]]:
-    """Group message indexes into requests; a group of one goes out as a plain email (None)."""
-    open_groups: list[tuple[list[int], str, str, str]] = []
-    done: list[list[int]] = []
-    shapes: dict[int, tuple[str, str, str]] = {}
+    """Group message indexes into requests; a group of one goes out as a plain email (None).
+
+    Each message's shape is its content with its own values swapped for tags; messages
+    with the same shape share a request. A message whose values cannot be put back into
+    its shape exactly (a value that also occurs elsewhere in the text) goes out alone.
+    One pass, linear in the number of messages.
+    """
+    by_shape: dict[tuple[str, str, str], list[int]] = {}
+    alone: list[list[int]] = []
     for i, msg in enumerate(messages):
-        for group in open_groups:
-            idx, subject, text, html = group
-            if (fill(subject, msg.fields), fill(text, msg.fields), fill(html, msg.fields)) == (
-                msg.subject,
-                msg.text,
-                msg.html,
-            ):
-                idx.append(i)
-                if len(idx) >= limit:
-                    open_groups.remove(group)
-                    done.append(idx)
-                break
-        else:
-            shape = (
-                to_shared(msg.subject, msg.fields),
-                to_shared(msg.text, msg.fields),
-                to_shared(msg.html, msg.fields),
-            )
-            if tuple(fill(part, msg.fields) for part in shape) != (msg.subject, msg.text, msg.html):
-                done.append([i])  # a value contains another tag's text: send it alone
-                continue
-            shapes[i] = shape
-            open_groups.append(([i], *shape))
-    done.extend(g[0] for g in open_groups)
-    result: list[tuple[list[int], Shared | None]] = []
-    for idx in sorted(done):
-        if len(idx) == 1:
-            result.append((idx, None))
+        shape = (to_shared(msg.subject, msg.fields), to_shared(msg.text, msg.fields), to_shared(msg.html, msg.fields))
+        if tuple(fill(part, msg.fields) for part in shape) != (msg.subject, msg.text, msg.html):
+            alone.append([i])
             continue
-        subject, text, html = shapes[idx[0]]
-        subs = [{tag(k): v for k, v in messages[i].fields.items()} for i in idx]
-        result.append((idx, Shared(subject, text, html, subs)))
+        by_shape.setdefault(shape, []).append(i)
+    result: list[tuple[list[int], Shared | None]] = [(idx, None) for idx in alone]
+    for shape, members in by_shape.items():
+        for start in range(0, len(members), limit):
+            idx = members[start : start + limit]
+            if len(idx) == 1:
+                result.append((idx, None))
+                continue
+            subs = [{tag(k): v for k, v in messages[i].fields.items()} for i in idx]
+            result.append((idx, Shared(*shape, subs)))
+    result.sort(key=lambda group: group[0][0])
     return result
