@@ -103,12 +103,13 @@ class Dispatcher:
         for row in rows:
             if row.status != "sending":
                 continue
-            settled_at = row.sending_at + timedelta(seconds=settle_after_s)
+            sending_at = row.sending_at or row.updated_at
+            settled_at = sending_at + timedelta(seconds=settle_after_s)
             wait = (settled_at - self.now()).total_seconds()
             if wait > 0:  # its request could still be in flight: wait until it can't be
                 self.sleep(wait)
             try:
-                found = self.provider.lookup(envelope(row), row.sending_at.timestamp())
+                found = self.provider.lookup(envelope(row), sending_at.timestamp())
             except LookupFailed as err:
                 self._settle(row.id, row.attempts, status=REVIEW, reason=f"held for review: {err}"[:300])
                 report.held += 1

@@ -71,14 +71,14 @@ def settle_outbox(rt: Runtime, channel: str, as_of: date, now: datetime) -> tupl
     """Expire what is too old to send, reconcile what a crash left `sending`, and return
     the ids of messages to send now (queued, of this day or earlier days still fresh)."""
     report = DispatchReport()
-    cutoff = rt.settings.today(now) - timedelta(days=rt.policy.messages.stale_after_days)
-    with rt.engine.begin() as conn:
-        report.expired = outbox.expire_stale(conn, channel, cutoff, wall_clock())
+    with rt.engine.connect() as conn:
         stuck = outbox.ids_in_status(conn, channel, SENDING)
-    if stuck and not rt.settings.dry_run:
+    if stuck:
         settle_after = rt.settings.provider_timeout_s + rt.settings.lookup_delay_s
         report = report + _dispatcher(rt, channel).reconcile(stuck, settle_after)
-    with rt.engine.connect() as conn:
+    cutoff = rt.settings.today(now) - timedelta(days=rt.policy.messages.stale_after_days)
+    with rt.engine.begin() as conn:  # after reconciling: a re-queued message of an old day expires too
+        report.expired = outbox.expire_stale(conn, channel, cutoff, wall_clock())
         ids = outbox.ids_in_status(conn, channel, QUEUED, as_of)
     if report.expired or stuck:
         get_run_logger().warning(

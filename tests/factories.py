@@ -90,7 +90,7 @@ GOOD_INSTALLMENTS = [f"LN1,{k},2026-{k + 1:02d}-05,1000.00,180.00,0.00" for k in
 GOOD_PAYMENT = "LN1,2026-02-05,1180.00,PAY-1"
 
 
-def seed_outbox(engine, *messages):  # type: ignore[no-untyped-def]
+def seed_outbox(engine, *messages, body="text", sending_at=None):  # type: ignore[no-untyped-def]
     """One borrower, one loan and outbox rows given as (key, channel, recipient, status, provider_id)."""
     from datetime import UTC, datetime
 
@@ -126,7 +126,8 @@ def seed_outbox(engine, *messages):  # type: ignore[no-untyped-def]
                     "template": "m1_gentle",
                     "locale": "zh_CN",
                     "recipient": recipient,
-                    "body_text": "text",
+                    "body_text": body,
+                    "sending_at": sending_at,
                     "status": status,
                     "provider_id": provider_id,
                     "attempts": 1,

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
@@ -102,7 +102,7 @@ class TwilioSms:
         since = datetime.fromtimestamp(since_epoch_s, UTC) - timedelta(minutes=5)  # clock skew
         try:
             found = self._client().messages.list(to=envelope.recipient, date_sent_after=since, limit=200)
-        except (TwilioRestException, requests.RequestException) as err:
+        except (TwilioException, requests.RequestException) as err:
             raise LookupFailed(f"twilio lookup failed: {err}") from None
         for msg in found:
             if msg.body == envelope.text and (msg.date_created is None or msg.date_created >= since):
