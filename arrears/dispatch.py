@@ -166,7 +166,6 @@ class Dispatcher:
         owned: list[tuple[Any, int]] = []
         since = self.now().timestamp()
         reason = ""
-        self.limiter.acquire()  # wait for the rate before owning anything: a crash here leaves nothing `sending`
         for row in rows:
             with self.engine.begin() as conn:
                 attempt = outbox.claim(conn, row.id, self.now())
@@ -180,8 +179,8 @@ class Dispatcher:
         for retry in range(self.retry.attempts):
             if not owned:
                 break
-            if retry:
-                self.limiter.acquire()
+            self.provider.prepare()  # the SDK's lazy imports and this thread's client, outside the timed slot
+            self.limiter.acquire()  # right before the call: the rate is what the provider sees
             envs = [envelope(r) for r, _ in owned]
             outcome = self.provider.send(envs, shared if len(owned) > 1 else None)
             report.requests += 1

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -32,21 +33,37 @@ class InlineExecutor(Executor):
         return future
 
 
+class RateLimits:
+    """The run's token buckets, one per provider. A plain object on purpose: Prefect rebuilds
+    dataclasses and dicts among task parameters for each task, which would give every task
+    a bucket of its own; this one is passed by reference."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._buckets: dict[str, TokenBucket] = {}
+        self._lock = threading.Lock()
+
+    def bucket(self, channel: str) -> TokenBucket:
+        with self._lock:
+            if channel not in self._buckets:
+                s = self._settings
+                rate = s.sms_rate_per_s if channel == "sms" else s.email_rate_per_s
+                # one slot of credit per sender thread: a slot missed while every thread was busy is caught up
+                self._buckets[channel] = TokenBucket(rate, burst=s.dispatch_threads)
+            return self._buckets[channel]
+
+
 @dataclass(frozen=True)
 class Runtime:
     settings: Settings
     engine: Engine
     policy: Policy
     pool: Executor
-    limiters: dict[str, TokenBucket] = field(default_factory=dict)
+    limiters: RateLimits
 
     def limiter(self, channel: str) -> TokenBucket:
         """One bucket per provider, shared by every dispatch task of this run."""
-        if channel not in self.limiters:
-            rate = self.settings.sms_rate_per_s if channel == "sms" else self.settings.email_rate_per_s
-            # a burst of one per sender thread lets a slot missed while all threads were busy be caught up
-            self.limiters.setdefault(channel, TokenBucket(rate, burst=self.settings.dispatch_threads))
-        return self.limiters[channel]
+        return self.limiters.bucket(channel)
 
     @property
     def url(self) -> str:
@@ -68,7 +85,7 @@ def open_runtime(settings: Settings) -> Iterator[Runtime]:
     else:
         pool = InlineExecutor()
     try:
-        yield Runtime(settings, engine, policy, pool)
+        yield Runtime(settings, engine, policy, pool, RateLimits(settings))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         engine.dispose()

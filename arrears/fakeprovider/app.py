@@ -184,7 +184,7 @@ def build_app(state: FakeState, callbacks: Callbacks) -> Starlette:
     async def control_state(_request: Request) -> Response:
         snap = state.snapshot()
         for m in snap["sms"] + snap["emails"]:
-            m.pop("created", None)
+            m["received_at"] = m.pop("created").timestamp()
         return JSONResponse(snap)
 
     async def control_faults(request: Request) -> Response:

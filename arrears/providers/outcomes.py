@@ -67,6 +67,9 @@ class Envelope:
 class Provider(Protocol):
     name: str
 
+    def prepare(self) -> None:
+        """Build this thread's SDK client (and the SDK's lazy imports) before a timed call."""
+
     def send(self, batch: list[Envelope], shared: Any = None) -> Outcome:
         """Send one request for ``batch`` (SMS: always one message; email: ``shared`` content)."""
 

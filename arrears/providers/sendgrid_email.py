@@ -51,6 +51,9 @@ class SendGridEmail:
             client = self._local.client = self.credentials.client()
         return client
 
+    def prepare(self) -> None:
+        self._client()
+
     def request_body(self, batch: list[Envelope], shared: Shared | None = None) -> dict[str, Any]:
         """One message as-is, or a batch with substitution tags (``shared``)."""
         first = batch[0]

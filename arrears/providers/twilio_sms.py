@@ -73,6 +73,9 @@ class TwilioSms:
             client = self._local.client = self.credentials.client()
         return client
 
+    def prepare(self) -> None:
+        self._client().api.v2010.account.messages  # noqa: B018 - loads the SDK's resource modules
+
     def status_callback(self, key: str) -> str:
         return f"{self.status_callback_base}/twilio/status?key={quote(key, safe='')}"
 

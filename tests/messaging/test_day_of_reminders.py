@@ -217,3 +217,53 @@ def test_a_run_killed_mid_dispatch_and_rerun_sends_every_message_exactly_once(
     assert state.is_completed(), state.message
     assert keys_at_fake(providers) == collections.Counter(sendable(book))
     assert set(statuses(book)) <= {"sent", "delivered", "suppressed"}
+
+
+def test_the_sms_rate_limit_holds_across_concurrent_send_tasks(prefect_harness, providers, book, monkeypatch):
+    """Measured at a fake in its own process (`arrears fake-providers`): an in-process fake
+    shares the GIL with the flow and would blur arrival times."""
+    import httpx
+
+    from tests.conftest import free_port
+
+    rate, burst = 10.0, 2
+    port = free_port()
+    fake = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "arrears",
+            "fake-providers",
+            "--port",
+            str(port),
+            "--webhook-base",
+            "http://127.0.0.1:9",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "500"},
+    )
+    try:
+        exports = {}
+        while len(exports) < 8:
+            line = fake.stdout.readline()  # type: ignore[union-attr]
+            assert line, "fake-providers exited"
+            if line.startswith("export "):
+                key, _, value = line.removeprefix("export ").strip().partition("=")
+                exports[key] = value.strip('"')
+        for key, value in exports.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("ARREARS_SMS_RATE_PER_S", str(rate))
+        monkeypatch.setenv("ARREARS_DISPATCH_THREADS", str(burst))
+        monkeypatch.setenv("ARREARS_DISPATCH_CHUNK", "4")  # several send tasks at once
+        get_settings.cache_clear()
+        state = daily_collection(as_of=AS_OF, now=NOW, return_state=True)
+        assert state.is_completed(), state.message
+        sms = httpx.get(f"http://127.0.0.1:{port}/_fake/state", timeout=10).json()["sms"]
+    finally:
+        fake.terminate()
+        fake.wait(timeout=10)
+    times = sorted(m["received_at"] for m in sms)
+    assert len(times) >= 10
+    for i, t in enumerate(times):  # never more than rate x window + the bucket's burst
+        assert sum(1 for u in times[i:] if u - t < 1.0) <= rate * 1.0 + burst
