@@ -55,6 +55,15 @@ def build_app(state: FakeState, callbacks: Callbacks) -> Starlette:
             await asyncio.sleep(fault.delay_s)
         return None, fault
 
+    def drop_connection(request: Request) -> Response:
+        """Abort the TCP connection without an answer (uvicorn's request cycle owns the transport)."""
+        cycle = getattr(request.receive, "__self__", None)
+        transport = getattr(cycle, "transport", None)
+        if transport is None:
+            raise RuntimeError("cannot reach the connection to drop it")
+        transport.abort()
+        return Response(status_code=499)  # never reaches the client
+
     async def twilio_create(request: Request) -> Response:
         if not twilio_authorized(request):
             return twilio_error(401, 20003, "Authenticate")
@@ -62,6 +71,9 @@ def build_app(state: FakeState, callbacks: Callbacks) -> Starlette:
         if early is not None:
             state.log("twilio", "POST Messages", early.status_code)
             return early
+        if fault is not None and fault.kind == "drop":
+            state.log("twilio", "POST Messages", 0)
+            return drop_connection(request)
         form = await request.form()
         to, body = str(form.get("To", "")), str(form.get("Body", ""))
         sender = str(form.get("From") or form.get("MessagingServiceSid") or "")
@@ -96,6 +108,8 @@ def build_app(state: FakeState, callbacks: Callbacks) -> Starlette:
             callbacks.twilio_status(msg, ["sent", "delivered"])
         if fault is not None and fault.kind == "lost_response":
             await asyncio.sleep(fault.delay_s)  # the client gives up: the answer is lost
+        if fault is not None and fault.kind == "drop_after":
+            return drop_connection(request)  # taken, then the connection dies before the answer
         return JSONResponse(_public(msg), status_code=201)
 
     async def twilio_list(request: Request) -> Response:
@@ -123,6 +137,9 @@ def build_app(state: FakeState, callbacks: Callbacks) -> Starlette:
         if early is not None:
             state.log("sendgrid", "POST mail/send", early.status_code)
             return early
+        if fault is not None and fault.kind == "drop":
+            state.log("sendgrid", "POST mail/send", 0)
+            return drop_connection(request)
         data = await request.json()
         personalizations = data.get("personalizations") or []
         if not 1 <= len(personalizations) <= 1000:
@@ -160,6 +177,8 @@ def build_app(state: FakeState, callbacks: Callbacks) -> Starlette:
             callbacks.sendgrid_events(sent, ["processed", "delivered"])
         if fault is not None and fault.kind == "lost_response":
             await asyncio.sleep(fault.delay_s)
+        if fault is not None and fault.kind == "drop_after":
+            return drop_connection(request)
         return Response(status_code=202, headers={"X-Message-Id": batch_id})
 
     async def sendgrid_activity(request: Request) -> Response:

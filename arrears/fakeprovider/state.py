@@ -18,7 +18,8 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 @dataclass
 class Fault:
     """``kind``: 429 (with Retry-After), 500, slow (answer after ``delay_s``), lost_response
-    (accept the message, then stall past the client's timeout so the answer is lost)."""
+    (accept the message, then stall past the client's timeout so the answer is lost),
+    drop (abort the connection before taking the message), drop_after (take it, then abort)."""
 
     provider: str  # twilio | sendgrid
     kind: str

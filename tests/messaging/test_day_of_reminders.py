@@ -163,22 +163,26 @@ def test_a_provider_outage_fails_the_run_with_a_count_and_a_retrigger_sends_exac
     assert emails_first == collections.Counter(k for k in sendable(book) if ":email:" in k)
 
 
-def test_a_429_storm_and_a_5xx_burst_are_ridden_out_within_the_retry_budget(
+def test_a_429_storm_a_5xx_burst_and_dropped_connections_are_ridden_out_within_the_retry_budget(
     prefect_harness, providers, book, monkeypatch
 ):
-    monkeypatch.setenv("ARREARS_RETRY_ATTEMPTS", "8")  # even one message meeting every fault gets through
+    monkeypatch.setenv("ARREARS_RETRY_ATTEMPTS", "9")  # even one message meeting every fault gets through
     get_settings.cache_clear()
     providers.inject("twilio", "429", count=4, retry_after_s=0.05)
     providers.inject("twilio", "500", count=2)
     providers.inject("twilio", "lost_response", count=1, delay_s=4)
+    providers.inject("twilio", "drop")  # connection aborted before the message was taken
+    providers.inject("twilio", "drop_after")  # taken, then the connection died before the answer
     providers.inject("sendgrid", "429", count=3, retry_after_s=0.05)
     providers.inject("sendgrid", "500", count=2)
+    providers.inject("sendgrid", "drop")
+    providers.inject("sendgrid", "drop_after")
     state = daily_collection(as_of=AS_OF, now=NOW, return_state=True)
     assert state.is_completed(), state.message
     assert keys_at_fake(providers) == collections.Counter(sendable(book))
     assert not providers.state.faults  # every fault was met
     codes = collections.Counter(status for _, _, status in providers.state.requests)
-    assert codes[429] == 7 and codes[500] == 4
+    assert codes[429] == 7 and codes[500] == 4 and codes[0] == 2  # 0: dropped
 
 
 def test_a_run_killed_mid_dispatch_and_rerun_sends_every_message_exactly_once(
