@@ -12,6 +12,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
+from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, pass_context, select_autoescape
@@ -36,15 +37,29 @@ class Rendered:
     size: SmsSize | None = None  # SMS only
 
 
+@lru_cache(maxsize=16)
+def babel_locale(code: str) -> Locale:
+    """Parsed once: Babel's parse of a locale string scans its data directory on every call."""
+    return Locale.parse(code)
+
+
+def money(amount: Decimal, currency: str, locale: str) -> str:
+    return format_currency(amount, currency, locale=babel_locale(locale))
+
+
+def long_date(value: date, locale: str) -> str:
+    return format_date(value, format="long", locale=babel_locale(locale))
+
+
 @pass_context
 def _money(ctx: Context, amount: Decimal, currency: str | None = None) -> str:
     facts: MessageFacts = ctx["m"]
-    return format_currency(amount, currency or facts.currency, locale=facts.locale)
+    return money(amount, currency or facts.currency, facts.locale)
 
 
 @pass_context
 def _day(ctx: Context, value: date) -> str:
-    return format_date(value, format="long", locale=ctx["m"].locale)
+    return long_date(value, ctx["m"].locale)
 
 
 @lru_cache(maxsize=4)
@@ -65,25 +80,25 @@ def environment(root: Path = TEMPLATES) -> Environment:
 def merge_fields(facts: MessageFacts) -> dict[str, str]:
     """The formatted values a message was rendered with (see ``arrears.messaging.batching``)."""
 
-    def money(v: Decimal | None) -> str:
-        return "" if v is None else format_currency(v, facts.currency, locale=facts.locale)
+    def cash(v: Decimal | None) -> str:
+        return "" if v is None else money(v, facts.currency, facts.locale)
 
     def day(v: date | None) -> str:
-        return "" if v is None else format_date(v, format="long", locale=facts.locale)
+        return "" if v is None else long_date(v, facts.locale)
 
     return {
         "name": facts.borrower_name,
         "contract": facts.contract_no,
         "loans": ("、" if facts.locale == "zh_CN" else ", ").join(facts.loan_nos),
         "dpd": str(facts.dpd),
-        "principal": money(facts.overdue_principal),
-        "interest": money(facts.overdue_interest),
-        "penalty": money(facts.overdue_penalty),
-        "fees": money(facts.overdue_fees),
-        "total": money(facts.overdue_total),
-        "due_amount": money(facts.next_amount_due),
-        "promise_amount": money(facts.promise_amount),
-        "paid": money(facts.paid_amount),
+        "principal": cash(facts.overdue_principal),
+        "interest": cash(facts.overdue_interest),
+        "penalty": cash(facts.overdue_penalty),
+        "fees": cash(facts.overdue_fees),
+        "total": cash(facts.overdue_total),
+        "due_amount": cash(facts.next_amount_due),
+        "promise_amount": cash(facts.promise_amount),
+        "paid": cash(facts.paid_amount),
         "deadline": day(facts.deadline),
         "due_date": day(facts.next_due_date),
         "promise_date": day(facts.promise_date),

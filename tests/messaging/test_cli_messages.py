@@ -53,3 +53,23 @@ def test_run_dry_run_records_messages_and_calls_no_provider(prefect_harness, pro
     output = " ".join(result.output.split())
     assert "messages: 1 SMS, 1 email, 0 sent by this run (dry run)" in output
     assert providers.state.requests == []
+
+
+def test_outbox_list_masks_recipients_and_release_requeues_a_held_message(settings_env):
+    from datetime import UTC, datetime
+
+    from arrears.db import make_engine, upgrade
+    from tests.factories import seed_outbox
+
+    engine = make_engine(settings_env)
+    upgrade(engine)
+    key = "loan:LN1:m1_gentle_sms:sms:2026-11-23"
+    seed_outbox(engine, (key, "sms", "+8613812345678", "review", None), sending_at=datetime.now(UTC))
+    listed = runner.invoke(app, ["outbox", "list", "--status", "review"])
+    assert listed.exit_code == 0, listed.output
+    assert "+86138****5678" in listed.output and "13812345678" not in listed.output
+
+    assert runner.invoke(app, ["outbox", "release", key]).exit_code == 0
+    again = runner.invoke(app, ["outbox", "release", key])
+    assert again.exit_code == 1 and "no message held for review" in again.output
+    engine.dispose()
