@@ -68,8 +68,9 @@ def _dispatcher(rt: Runtime, channel: str) -> Dispatcher:
 
 @db_task("settle-outbox", "settle-outbox {channel}")
 def settle_outbox(rt: Runtime, channel: str, as_of: date, now: datetime) -> tuple[list[int], DispatchReport]:
-    """Expire what is too old to send, reconcile what a crash left `sending`, and return
-    the ids of messages to send now (queued, of this day or earlier days still fresh)."""
+    """Reconcile what a crash left `sending`, expire what is too old to send, drop earlier
+    days' reminders about loans cured since, and return the ids of messages to send now
+    (queued, of this day or earlier days still fresh)."""
     report = DispatchReport()
     with rt.engine.connect() as conn:
         stuck = outbox.ids_in_status(conn, channel, SENDING)
@@ -79,11 +80,13 @@ def settle_outbox(rt: Runtime, channel: str, as_of: date, now: datetime) -> tupl
     cutoff = rt.settings.today(now) - timedelta(days=rt.policy.messages.stale_after_days)
     with rt.engine.begin() as conn:  # after reconciling: a re-queued message of an old day expires too
         report.expired = outbox.expire_stale(conn, channel, cutoff, wall_clock())
+        report.suppressed = outbox.suppress_cured(conn, channel, as_of, wall_clock())
         ids = outbox.ids_in_status(conn, channel, QUEUED, as_of)
-    if report.expired or stuck:
+    if report.expired or report.suppressed or stuck:
         get_run_logger().warning(
-            "%s: %d expired unsent; %d left `sending` by an earlier run: %d found sent, %d re-queued, %d held",
-            channel, report.expired, len(stuck), report.recovered, report.requeued, report.held,
+            "%s: %d expired unsent, %d of cured loans suppressed; %d left `sending` by an earlier run: "
+            "%d found sent, %d re-queued, %d held",
+            channel, report.expired, report.suppressed, len(stuck), report.recovered, report.requeued, report.held,
         )  # fmt: skip
     return ids, report
 

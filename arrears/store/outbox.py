@@ -190,6 +190,22 @@ def expire_stale(conn: Connection, channel: str, before: date, now: datetime) ->
     return int(conn.execute(q.values(status="expired", reason=f"not sent by {before}", updated_at=now)).rowcount)
 
 
+def suppress_cured(conn: Connection, channel: str, as_of: date, now: datetime) -> int:
+    """Queued reminders of earlier days about a loan that is no longer overdue on ``as_of``
+    are not sent: a cured loan stops all pending contacts at once (DOMAIN: payment)."""
+    result = conn.execute(
+        text(
+            "UPDATE outbox_message SET status = 'suppressed', updated_at = :now,"
+            " reason = 'cured: nothing overdue on ' || :day_text"
+            " WHERE status = 'queued' AND channel = :channel AND as_of < :d"
+            " AND key IN (SELECT a.key FROM collection_action a WHERE a.stage <> 'pre_due')"
+            " AND loan_id IN (SELECT p.loan_id FROM position p WHERE p.as_of = :d AND p.dpd = 0)"
+        ).bindparams(DAY),
+        {"d": as_of, "day_text": as_of.isoformat(), "channel": channel, "now": now},
+    )
+    return int(result.rowcount)
+
+
 def counts(conn: Connection, as_of: date) -> dict[tuple[str, str], int]:
     """(channel, status) -> messages of the day."""
     q = (

@@ -271,3 +271,31 @@ def test_the_sms_rate_limit_holds_across_concurrent_send_tasks(prefect_harness, 
     assert len(times) >= 10
     for i, t in enumerate(times):  # never more than rate x window + the bucket's burst
         assert sum(1 for u in times[i:] if u - t < 1.0) <= rate * 1.0 + burst
+
+
+def test_a_reminder_still_queued_from_yesterday_is_not_sent_once_the_loan_is_cured(
+    prefect_harness, providers, book, monkeypatch
+):
+    from sqlalchemy import text
+
+    monkeypatch.setenv("ARREARS_RETRY_ATTEMPTS", "1")
+    get_settings.cache_clear()
+    providers.inject("twilio", "500", count=10_000)  # day 1: no SMS goes out
+    assert daily_collection(as_of=AS_OF, now=NOW, return_state=True).is_failed()
+    queued = _rows(
+        book, select(OutboxMessage).where(OutboxMessage.status == "queued", ~OutboxMessage.key.contains("pre_due"))
+    )
+    cured = queued[0]
+    with book.begin() as conn:  # the borrower pays everything that evening
+        conn.execute(
+            text("INSERT INTO payment (reference, loan_id, paid_on, amount) VALUES ('CURE-1', :l, :d, 100000000)"),
+            {"l": cured.loan_id, "d": AS_OF},
+        )
+    providers.state.faults.clear()
+    next_day = daily_collection(as_of=AS_OF + timedelta(days=1), now=NOW + timedelta(days=1), return_state=True)
+    assert next_day.is_completed(), next_day.message
+    row = _rows(book, select(OutboxMessage).where(OutboxMessage.key == cured.key))[0]
+    assert (row.status, row.reason) == ("suppressed", "cured: nothing overdue on 2026-11-24")
+    assert cured.key not in keys_at_fake(providers)
+    others = [m.key for m in queued if m.loan_id != cured.loan_id and m.channel == "sms"]
+    assert others and all(keys_at_fake(providers)[k] == 1 for k in others)
