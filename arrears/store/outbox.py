@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from arrears.money import from_cents
 from arrears.store import DAY
 from models import OutboxMessage, Suppression
-from models.message import FAILED, QUEUED, REVIEW, SENDING, SENT, SUPPRESSED
+from models.message import QUEUED, REVIEW, SENDING, SENT, SUPPRESSED
 
 T = OutboxMessage.__table__  # type: ignore[attr-defined]
 S = Suppression.__table__  # type: ignore[attr-defined]
@@ -224,6 +224,3 @@ def requeue_review(conn: Connection, key: str, now: datetime) -> bool:
 
 def fields_of(row: Any) -> dict[str, str]:
     return json.loads(row.merge_fields) if row.merge_fields else {}
-
-
-__all__ = ["FAILED", "REVIEW", "SENT"]
