@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
@@ -16,12 +15,11 @@ from sqlalchemy import Engine, func, select
 from arrears.book.load import import_book
 from arrears.db import make_engine, upgrade
 from arrears.fakeprovider import FakeProviders
-from arrears.fakeprovider.server import BackgroundServer
+from arrears.fakeprovider.server import LocalProviders
 from arrears.policy import load_policy
 from arrears.privacy import mask_name, mask_phone
 from arrears.settings import Settings, get_settings
 from arrears.synthetic import generate_book
-from arrears.webhooks import create_app
 from models import Borrower, OutboxMessage
 
 
@@ -29,30 +27,17 @@ from models import Borrower, OutboxMessage
 def fake_providers(settings: Settings) -> Iterator[FakeProviders]:
     """The fake Twilio + SendGrid and our webhook app on 127.0.0.1, with ARREARS_* pointing
     the real SDKs at them for the length of the demo."""
-    fake = FakeProviders().start()
-    port = _free_port()
     engine = make_engine(settings.resolved_database_url)
-    hooks = BackgroundServer(
-        create_app(
-            engine,
-            twilio_auth_token=fake.state.auth_token,
-            sendgrid_public_key=fake.callbacks.public_key,
-            public_base_url=f"http://127.0.0.1:{port}",
-        ),
-        port=port,
-    ).start()
-    fake.state.webhook_base = hooks.url
-    env = {**fake.env(), "ARREARS_WEBHOOK_BASE_URL": hooks.url, "ARREARS_SMS_RATE_PER_S": "50"}
+    local = LocalProviders(engine).start()
+    env = {**local.env(), "ARREARS_SMS_RATE_PER_S": "50"}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     get_settings.cache_clear()
     try:
-        yield fake
+        yield local.fake
     finally:
-        fake.callbacks.drain()
-        hooks.stop()
-        fake.stop()
+        local.stop()
         engine.dispose()
         for k, v in saved.items():
             if v is None:
@@ -60,12 +45,6 @@ def fake_providers(settings: Settings) -> Iterator[FakeProviders]:
             else:
                 os.environ[k] = v
         get_settings.cache_clear()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def run_demo(*, settings: Settings, loans: int, last_day: date, days: int, console: Console) -> int:

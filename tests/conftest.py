@@ -91,39 +91,17 @@ def prefect_harness() -> Iterator[None]:
         yield
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def providers(settings_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProviders]:
     """The fake Twilio + SendGrid on 127.0.0.1 and the real webhook app they call back,
     with ARREARS_* pointing the SDKs at the fake (fast retries for tests)."""
-    from arrears.fakeprovider import FakeProviders
-    from arrears.fakeprovider.server import BackgroundServer
-    from arrears.webhooks import create_app
+    from arrears.fakeprovider.server import LocalProviders
 
-    fake = FakeProviders().start()
     engine = make_engine(settings_env)
     upgrade(engine)
-    port = free_port()
-    hooks = BackgroundServer(
-        create_app(
-            engine,
-            twilio_auth_token=fake.state.auth_token,
-            sendgrid_public_key=fake.callbacks.public_key,
-            public_base_url=f"http://127.0.0.1:{port}",  # Twilio signs the URL it calls
-        ),
-        port=port,
-    ).start()
-    fake.state.webhook_base = hooks.url
+    local = LocalProviders(engine).start()
     env = {
-        **fake.env(),
-        "ARREARS_WEBHOOK_BASE_URL": hooks.url,
+        **local.env(),
         "ARREARS_SMS_RATE_PER_S": "0",
         "ARREARS_EMAIL_RATE_PER_S": "0",
         "ARREARS_RETRY_BASE_S": "0.05",
@@ -134,8 +112,8 @@ def providers(settings_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fa
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     get_settings.cache_clear()
-    fake.webhooks = hooks  # type: ignore[attr-defined]
+    fake = local.fake
+    fake.webhooks = local.webhooks  # type: ignore[attr-defined]
     yield fake
-    fake.stop()
-    hooks.stop()
+    local.stop()
     engine.dispose()

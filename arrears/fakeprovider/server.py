@@ -3,6 +3,7 @@ the foreground (``arrears fake-providers``)."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from typing import Any
@@ -105,3 +106,44 @@ class FakeProviders:
         """A borrower texts back (e.g. STOP): the fake posts it, signed, to the webhook app."""
         response = httpx.post(f"{self.url}/_fake/inbound", json={"from": sender, "to": to, "body": body}, timeout=10)
         return int(response.json()["webhook_status"])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LocalProviders:
+    """The fake providers plus our webhook app on 127.0.0.1, wired to each other: the fake
+    posts signed callbacks to the app, the app verifies them with the fake's keys and
+    writes to ``engine``. ``env()`` is what points Arrears at both (demo and tests)."""
+
+    def __init__(self, engine: Any) -> None:
+        from arrears.webhooks import create_app
+
+        self.fake = FakeProviders()
+        port = free_port()
+        self.webhooks = BackgroundServer(
+            create_app(
+                engine,
+                twilio_auth_token=self.fake.state.auth_token,
+                sendgrid_public_key=self.fake.callbacks.public_key,
+                public_base_url=f"http://127.0.0.1:{port}",  # Twilio signs the URL it calls
+            ),
+            port=port,
+        )
+        self.fake.state.webhook_base = self.webhooks.url
+
+    def env(self) -> dict[str, str]:
+        return {**self.fake.env(), "ARREARS_WEBHOOK_BASE_URL": self.webhooks.url}
+
+    def start(self) -> LocalProviders:
+        self.fake.start()
+        self.webhooks.start()
+        return self
+
+    def stop(self) -> None:
+        self.fake.callbacks.drain()
+        self.webhooks.stop()
+        self.fake.stop()

@@ -228,7 +228,7 @@ def test_the_sms_rate_limit_holds_across_concurrent_send_tasks(prefect_harness, 
     shares the GIL with the flow and would blur arrival times."""
     import httpx
 
-    from tests.conftest import free_port
+    from arrears.fakeprovider.server import free_port
 
     rate, burst = 10.0, 2
     port = free_port()
