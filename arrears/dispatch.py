@@ -163,14 +163,11 @@ class Dispatcher:
 
     def _deliver(self, rows: list[Any], shared: Shared | None) -> DispatchReport:
         report = DispatchReport()
-        owned: list[tuple[Any, int]] = []
         since = self.now().timestamp()
         reason = ""
-        for row in rows:
-            with self.engine.begin() as conn:
-                attempt = outbox.claim(conn, row.id, self.now())
-            if attempt is not None:
-                owned.append((row, attempt))
+        with self.engine.begin() as conn:
+            claimed = outbox.claim_many(conn, [r.id for r in rows], self.now())
+        owned = [(row, claimed[row.id]) for row in rows if row.id in claimed]
         if shared is not None and len(owned) < len(rows):  # someone else took part of the batch
             for row, attempt in owned:
                 self._settle(row.id, attempt, status=QUEUED)
@@ -185,16 +182,12 @@ class Dispatcher:
             outcome = self.provider.send(envs, shared if len(owned) > 1 else None)
             report.requests += 1
             if isinstance(outcome, Accepted):
-                for row, attempt in owned:
-                    self._settle(
-                        row.id,
-                        attempt,
-                        status=SENT,
-                        provider=self.provider.name,
-                        provider_id=outcome.provider_id,
-                        error_code=None,
-                        reason=None,
-                    )
+                with self.engine.begin() as conn:  # the whole batch in one transaction
+                    for row, attempt in owned:
+                        outbox.settle(
+                            conn, row.id, attempt, self.now(), status=SENT, provider=self.provider.name,
+                            provider_id=outcome.provider_id, error_code=None, reason=None,
+                        )  # fmt: skip
                 report.sent += len(owned)
                 return report
             if isinstance(outcome, Rejected):

@@ -1,6 +1,6 @@
 """Benchmark: messages per second through the official SDKs to the fake providers.
 
-    python -m bench.dispatch [--messages N] [--threads T] [--rate R] [--seconds S]
+    python -m bench.dispatch [--messages N] [--threads T] [--rate R] [--seconds S] [--db sqlite|postgresql]
 
 Fills an outbox (SQLite file) with N SMS and N emails, then sends them with the real
 dispatcher (claim -> SDK call -> settle, all in the database) to the fake Twilio and
@@ -18,6 +18,7 @@ import json
 import os
 import tempfile
 import time
+import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -121,13 +122,30 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--rate", type=float, default=100.0, help="configured messages/s for the limited run")
     ap.add_argument("--seconds", type=float, default=10.0, help="length of the limited run")
+    ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite", help="where the outbox lives")
+    ap.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
     args = ap.parse_args()
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
     print(f"render (queue-messages): {render_rate(20_000):,.0f} messages/s (half SMS, half email, zh_CN/en_US)")
-    tmp = Path(tempfile.mkdtemp(prefix="arrears-bench-"))
-    engine = make_engine(f"sqlite:///{tmp / 'bench.db'}")
+    schema = f"bench_dispatch_{uuid.uuid4().hex[:8]}"
+    if args.db == "sqlite":
+        engine = make_engine(f"sqlite:///{Path(tempfile.mkdtemp(prefix='arrears-bench-')) / 'bench.db'}")
+    else:
+        with make_engine(args.postgres_url).begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        engine = make_engine(f"{args.postgres_url}?options=-csearch_path%3D{schema}")
     upgrade(engine)
+    try:
+        _bench(engine, args)
+    finally:
+        engine.dispose()
+        if args.db == "postgresql":
+            with make_engine(args.postgres_url).begin() as conn:
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+def _bench(engine: Engine, args: argparse.Namespace) -> None:
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -167,7 +185,7 @@ def main() -> None:
             )
 
         n = args.messages
-        print(f"{n} messages per run, {args.threads} sender threads, fake providers on {fake.url}")
+        print(f"{n} messages per run, {args.threads} sender threads, outbox on {args.db}, fake providers on {fake.url}")
         print(f"{'run':34} {'messages':>8} {'requests':>8} {'seconds':>8} {'msg/s':>8}")
         offset = 0
         for label, channel, provider, shared in (

@@ -147,15 +147,15 @@ def load(conn: Connection, ids: Sequence[int]) -> list[Any]:
     return rows
 
 
-def claim(conn: Connection, message_id: int, now: datetime) -> int | None:
-    """queued -> sending; returns the attempt number, or None if someone else owns it."""
-    row = conn.execute(
+def claim_many(conn: Connection, message_ids: Sequence[int], now: datetime) -> dict[int, int]:
+    """queued -> sending for a whole batch in one statement; id -> attempt for those we own."""
+    rows = conn.execute(
         update(T)
-        .where(T.c.id == message_id, T.c.status == QUEUED)
+        .where(T.c.id.in_(list(message_ids)), T.c.status == QUEUED)
         .values(status=SENDING, attempts=T.c.attempts + 1, sending_at=now, updated_at=now)
-        .returning(T.c.attempts)
-    ).first()
-    return None if row is None else int(row[0])
+        .returning(T.c.id, T.c.attempts)
+    ).all()
+    return {int(i): int(a) for i, a in rows}
 
 
 def retake(conn: Connection, message_id: int, attempt: int, now: datetime) -> int | None:
