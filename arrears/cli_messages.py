@@ -175,6 +175,7 @@ def webhooks(
 def fake_providers(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8766,
     webhook_base: Annotated[str, typer.Option(help="Where to post callbacks (the webhook app).")] = "",
+    callbacks: Annotated[bool, typer.Option(help="Post delivery callbacks and events.")] = True,
 ) -> None:
     """Serve the fake Twilio + SendGrid on 127.0.0.1 and print the settings that point Arrears at it.
 
@@ -182,7 +183,9 @@ def fake_providers(
     """
     from arrears.fakeprovider import FakeProviders
 
-    fake = FakeProviders(port=port, webhook_base=webhook_base or get_settings().webhook_base_url).start()
+    fake = FakeProviders(port=port, webhook_base=webhook_base or get_settings().webhook_base_url)
+    fake.state.callbacks = callbacks
+    fake.start()
     out.print(f"# fake Twilio + SendGrid on {fake.url}; control API under {fake.url}/_fake/")
     for k, v in fake.env().items():
         print(f"export {k}={json.dumps(v)}")

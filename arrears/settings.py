@@ -50,7 +50,9 @@ class Settings(BaseSettings):
     sms_rate_per_s: float = Field(default=10.0, ge=0, description="Twilio messages per second; 0 = no limit.")
     email_rate_per_s: float = Field(default=50.0, ge=0, description="SendGrid requests per second; 0 = no limit.")
     dispatch_chunk: int = Field(default=2000, ge=1, description="Messages per dispatch task.")
-    dispatch_threads: int = Field(default=4, ge=1, description="Concurrent provider calls inside a dispatch task.")
+    dispatch_threads: int = Field(
+        default=8, ge=1, description="Concurrent provider calls in a send task; needs >= rate x per-message latency."
+    )
     provider_timeout_s: float = Field(default=10.0, gt=0)
     retry_attempts: int = Field(default=6, ge=1, description="Provider calls per message per run.")
     retry_base_s: float = Field(default=0.5, ge=0)

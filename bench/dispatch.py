@@ -16,9 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -26,7 +30,7 @@ from sqlalchemy import Engine, text
 
 from arrears.db import make_engine, upgrade
 from arrears.dispatch import Dispatcher, RetryRule
-from arrears.fakeprovider import FakeProviders
+from arrears.fakeprovider.server import free_port
 from arrears.providers.sendgrid_email import SendGridCredentials, SendGridEmail
 from arrears.providers.twilio_sms import TwilioCredentials, TwilioSms
 from arrears.ratelimit import TokenBucket
@@ -68,6 +72,32 @@ def fill(engine: Engine, channel: str, n: int, shared_shape: bool, offset: int) 
     with engine.begin() as conn:
         outbox.insert_messages(conn, rows)
         return outbox.ids_in_status(conn, channel, "queued")
+
+
+@contextmanager
+def fake_in_subprocess() -> Iterator[tuple[str, dict[str, str]]]:
+    """`arrears fake-providers` in its own process (callbacks off): in-process, the fake would
+    share the GIL with the senders and the numbers would be about the GIL."""
+    port = free_port()
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "arrears", "fake-providers", "--port", str(port), "--no-callbacks"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "500"},
+    )
+    try:
+        env: dict[str, str] = {}
+        while len(env) < 8:
+            line = proc.stdout.readline()  # type: ignore[union-attr]
+            if not line:
+                raise RuntimeError("fake-providers exited")
+            if line.startswith("export "):
+                key, _, value = line.removeprefix("export ").strip().partition("=")
+                env[key] = value.strip('"')
+        yield f"http://127.0.0.1:{port}", env
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def render_rate(n: int) -> float:
@@ -163,15 +193,13 @@ def _bench(engine: Engine, args: argparse.Namespace) -> None:
             {"t": datetime.now(UTC)},
         )
 
-    with FakeProviders() as fake:
-        fake.state.callbacks = False  # measure sending, not our webhook app
-        env = fake.env()
+    with fake_in_subprocess() as (url, env):
         sms = TwilioSms(
-            TwilioCredentials(env["ARREARS_TWILIO_ACCOUNT_SID"], env["ARREARS_TWILIO_AUTH_TOKEN"], fake.url, 10.0),
+            TwilioCredentials(env["ARREARS_TWILIO_ACCOUNT_SID"], env["ARREARS_TWILIO_AUTH_TOKEN"], url, 10.0),
             env["ARREARS_TWILIO_FROM"],
             "http://127.0.0.1:9",
         )
-        email = SendGridEmail(SendGridCredentials(env["ARREARS_SENDGRID_API_KEY"], fake.url, 10.0), "x@anxin.example")
+        email = SendGridEmail(SendGridCredentials(env["ARREARS_SENDGRID_API_KEY"], url, 10.0), "x@anxin.example")
 
         def dispatcher(provider, rate: float) -> Dispatcher:  # type: ignore[no-untyped-def]
             return Dispatcher(
@@ -185,7 +213,7 @@ def _bench(engine: Engine, args: argparse.Namespace) -> None:
             )
 
         n = args.messages
-        print(f"{n} messages per run, {args.threads} sender threads, outbox on {args.db}, fake providers on {fake.url}")
+        print(f"{n} messages per run, {args.threads} sender threads, outbox on {args.db}, fake providers on {url}")
         print(f"{'run':34} {'messages':>8} {'requests':>8} {'seconds':>8} {'msg/s':>8}")
         offset = 0
         for label, channel, provider, shared in (
