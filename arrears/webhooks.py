@@ -17,15 +17,14 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
+from arrears.providers.sendgrid_email import SG_SIGNATURE, SG_TIMESTAMP
+from arrears.providers.twilio_sms import TWILIO_STOP_KEYWORDS
 from arrears.store.events import opt_out, record_event
 from models.message import DELIVERED, FAILED, SENT, UNDELIVERED
 
-SG_SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
-SG_TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
-
 TWILIO_STATUS = {"sent": SENT, "delivered": DELIVERED, "undelivered": UNDELIVERED, "failed": FAILED}
 # Replies that opt out (Twilio's standard keywords, plus the Chinese 退订/TD convention).
-STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "TD", "退订"})
+STOP_WORDS = TWILIO_STOP_KEYWORDS | {"TD", "退订"}
 SENDGRID_STATUS = {"processed": SENT, "delivered": DELIVERED, "dropped": FAILED, "bounce": UNDELIVERED}
 SENDGRID_OPT_OUT = {"spamreport": "spam report", "unsubscribe": "unsubscribe", "group_unsubscribe": "unsubscribe"}
 

@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from arrears.fakeprovider.callbacks import Callbacks
 from arrears.fakeprovider.state import E164, EMAIL, FakeState, Fault, new_sid, now, rfc2822
+from arrears.providers.twilio_sms import TWILIO_STOP_KEYWORDS
 
 TWILIO_MESSAGES = "/2010-04-01/Accounts/{sid}/Messages.json"
 KEY_QUERY = re.compile(r"""unique_args\['(?P<arg>[^']+)'\]\s*=\s*"(?P<value>[^"]*)\"""")
@@ -219,7 +220,7 @@ def build_app(state: FakeState, callbacks: Callbacks) -> Starlette:
 
     async def control_inbound(request: Request) -> Response:
         data = await request.json()
-        if data.get("body", "").strip().upper() in ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "TD"):
+        if data.get("body", "").strip().upper() in TWILIO_STOP_KEYWORDS:  # Twilio blocks the sender after these
             with state.lock:
                 state.stopped_numbers.add(data["from"])
         status = callbacks.twilio_inbound(data["from"], data.get("to", ""), data.get("body", ""))

@@ -18,9 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from twilio.request_validator import RequestValidator
 
 from arrears.fakeprovider.state import FakeState, new_sid
-
-SG_SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
-SG_TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
+from arrears.providers.sendgrid_email import SG_SIGNATURE, SG_TIMESTAMP
+from arrears.providers.twilio_sms import TWILIO_STOP_KEYWORDS
 
 
 def sign_sendgrid(key: ec.EllipticCurvePrivateKey, payload: str, timestamp: str) -> str:
@@ -69,7 +68,7 @@ class Callbacks:
             "To": to,
             "Body": body,
         }
-        if body.strip().upper() in ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"):
+        if body.strip().upper() in TWILIO_STOP_KEYWORDS:
             params["OptOutType"] = "STOP"
         url = f"{self.state.webhook_base}/twilio/inbound"
         signature = RequestValidator(self.state.auth_token).compute_signature(url, params)

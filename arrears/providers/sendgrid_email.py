@@ -22,6 +22,9 @@ from arrears.providers.http import retry_after_s
 from arrears.providers.outcomes import Accepted, Envelope, LookupFailed, Outcome, Rejected, Retryable, Unknown
 
 KEY_ARG = "arrears_key"
+# Headers of a signed Event Webhook request.
+SG_SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
+SG_TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
 
 
 @dataclass(frozen=True)

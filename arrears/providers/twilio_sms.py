@@ -23,6 +23,8 @@ from arrears.providers.http import retry_after_s
 from arrears.providers.outcomes import Accepted, Envelope, LookupFailed, Outcome, Rejected, Retryable, Unknown
 
 TWILIO_API = "https://api.twilio.com"
+# Replies Twilio itself treats as an opt-out (its standard keywords): it blocks the sender after them.
+TWILIO_STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 
 
 class RoutedHttpClient(TwilioHttpClient):

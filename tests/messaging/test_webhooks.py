@@ -9,7 +9,8 @@ import httpx
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from arrears.fakeprovider.callbacks import SG_SIGNATURE, SG_TIMESTAMP, sign_sendgrid
+from arrears.fakeprovider.callbacks import sign_sendgrid
+from arrears.providers.sendgrid_email import SG_SIGNATURE, SG_TIMESTAMP
 from models import MessageEvent, OutboxMessage, Suppression
 from tests.factories import seed_outbox
 
