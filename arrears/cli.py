@@ -221,6 +221,10 @@ def _register_message_commands() -> None:
     app.add_typer(m.templates_app, name="templates")
     app.add_typer(m.outbox_app, name="outbox")
 
+    from arrears import cli_letters
+
+    app.command("letter")(cli_letters.letter)
+
 
 _register_message_commands()
 

@@ -9,18 +9,28 @@ The clock (``now``), ``sleep`` and the randomness of jitter are passed in.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
 from arrears.messaging.batching import Mergeable, Shared, batch
 from arrears.privacy import mask_email, mask_phone
-from arrears.providers.outcomes import Accepted, Envelope, LookupFailed, Provider, Rejected, Retryable
+from arrears.providers.outcomes import (
+    Accepted,
+    Attachment,
+    Envelope,
+    LookupFailed,
+    Provider,
+    Rejected,
+    Retryable,
+)
 from arrears.ratelimit import TokenBucket
 from arrears.store import outbox
 from models.message import FAILED, QUEUED, REVIEW, SENT, SUPPRESSED
@@ -69,6 +79,31 @@ def envelope(row: Any) -> Envelope:
     return Envelope(row.key, row.recipient, row.body_text, row.subject, row.body_html, row.template, row.locale)
 
 
+class LetterUnavailable(RuntimeError):
+    """The archived letter an email must carry is missing or no longer matches its checksum."""
+
+
+def carries_letter(row: Any) -> bool:
+    return bool(getattr(row, "letter_key", None))
+
+
+def attaches(row: Any) -> bool:
+    """An email with a rendered letter to attach (a letter that failed is not waited for)."""
+    return carries_letter(row) and getattr(row, "letter_status", None) == "rendered"
+
+
+def letter_attachment(row: Any, letters_dir: Path) -> Attachment:
+    """The archived PDF, checked against the checksum recorded when it was rendered."""
+    path = letters_dir / row.letter_path
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise LetterUnavailable(f"letter {row.letter_reference} not attached: {err.strerror}") from None
+    if hashlib.sha256(data).hexdigest() != row.letter_sha256:
+        raise LetterUnavailable(f"letter {row.letter_reference} not attached: file does not match its sha256")
+    return Attachment(f"{row.letter_reference}.pdf", data)
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -82,6 +117,7 @@ class Dispatcher:
         threads: int = 4,
         rng: random.Random | None = None,
         log: Callable[[str], None] = lambda _m: None,
+        letters_dir: Path | None = None,
     ) -> None:
         self.engine = engine
         self.provider = provider
@@ -92,6 +128,7 @@ class Dispatcher:
         self.threads = threads
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.log = log
+        self.letters_dir = letters_dir
 
     # -- reconciliation -------------------------------------------------------------
     def reconcile(self, ids: Sequence[int], settle_after_s: float) -> DispatchReport:
@@ -130,11 +167,24 @@ class Dispatcher:
             opted_out = self._suppress_opted_out(conn, rows)
         report = DispatchReport(suppressed=len(opted_out))
         rows = [r for r in rows if r.id not in opted_out]
+        waiting = [r for r in rows if carries_letter(r) and r.letter_status is None]
+        if waiting:  # its letter is not rendered yet: the email waits (the flow renders letters first)
+            self.log(f"{len(waiting)} emails wait for their letter to be rendered")
+            report.left_queued += len(waiting)
+            rows = [r for r in rows if not (carries_letter(r) and r.letter_status is None)]
         groups = self._groups(rows)
         with ThreadPoolExecutor(max(1, min(self.threads, len(groups)))) as pool:
             for part in pool.map(lambda g: self._deliver(*g), groups):
                 report = report + part
         return report
+
+    def _envelope(self, row: Any) -> Envelope:
+        env = envelope(row)
+        if not attaches(row):
+            return env
+        if self.letters_dir is None:
+            raise LetterUnavailable(f"letter {row.letter_reference} not attached: no letters directory configured")
+        return replace(env, attachments=(letter_attachment(row, self.letters_dir),))
 
     def _suppress_opted_out(self, conn: Any, rows: list[Any]) -> set[int]:
         """Someone may have replied STOP since the message was queued: suppress, don't send."""
@@ -154,6 +204,9 @@ class Dispatcher:
         groups: list[tuple[list[Any], Shared | None]] = []
         by_template: dict[tuple[str, str], list[Any]] = {}
         for r in rows:
+            if attaches(r):  # attachments are per request: sent alone
+                groups.append(([r], None))
+                continue
             by_template.setdefault((r.template, r.locale), []).append(r)
         for same in by_template.values():
             merge = [Mergeable(r.subject or "", r.body_text, r.body_html or "", outbox.fields_of(r)) for r in same]
@@ -178,7 +231,14 @@ class Dispatcher:
                 break
             self.provider.prepare()  # the SDK's lazy imports and this thread's client, outside the timed slot
             self.limiter.acquire()  # right before the call: the rate is what the provider sees
-            envs = [envelope(r) for r, _ in owned]
+            try:
+                envs = [self._envelope(r) for r, _ in owned]
+            except LetterUnavailable as err:
+                for row, attempt in owned:
+                    self._settle(row.id, attempt, status=QUEUED, reason=str(err)[:300])
+                report.left_queued += len(owned)
+                self.log(str(err))
+                return report
             outcome = self.provider.send(envs, shared if len(owned) > 1 else None)
             report.requests += 1
             if isinstance(outcome, Accepted):

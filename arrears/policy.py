@@ -80,7 +80,11 @@ class RiskSpec(_Strict):
 
 class ProductSpec(_Strict):
     waterfall: tuple[str, ...] = DEFAULT_WATERFALL
-    clause: str = ""
+    # the contract clause a demand letter rests on, per locale (zh_CN, en_US)
+    clause: dict[str, str] = {}
+
+    def clause_for(self, locale: str) -> str:
+        return self.clause.get(locale, "")
 
     @field_validator("waterfall")
     @classmethod
@@ -98,6 +102,15 @@ class ActionSpec(_Strict):
     per: Literal["loan", "borrower"] = "loan"
     start_day: int = Field(default=0, ge=0)
     every_days: int | None = Field(default=None, ge=1)
+    # letters only: the email action of the same stage and risk that carries this letter as a
+    # PDF attachment when both fall on the same day (and the borrower consented to email)
+    attach_to: str | None = Field(default=None, pattern=r"^[a-z0-9_]+$")
+
+    @model_validator(mode="after")
+    def _attach_only_letters(self) -> ActionSpec:
+        if self.attach_to is not None and self.channel != "letter":
+            raise ValueError("attach_to: only a letter can be attached to an email")
+        return self
 
     def fires_on(self, day_in_stage: int) -> bool:
         if day_in_stage < self.start_day:
@@ -114,6 +127,11 @@ class MessagesSpec(_Strict):
     preview_mask: bool = True
 
 
+class LettersSpec(_Strict):
+    deadline_days: int = Field(default=15, ge=1, le=90)  # "pay by": letter date + 15 days
+    dispute_days: int = Field(default=15, ge=1, le=90)  # how long the borrower has to dispute in writing
+
+
 RiskKey = Literal["any", "low", "medium", "high"]
 
 
@@ -124,6 +142,7 @@ class Policy(_Strict):
     products: dict[str, ProductSpec] = {"default": ProductSpec()}
     strategy: dict[str, dict[RiskKey, list[ActionSpec]]]
     messages: MessagesSpec = MessagesSpec()
+    letters: LettersSpec = LettersSpec()
 
     @model_validator(mode="after")
     def _strategy_names_stages(self) -> Policy:
@@ -137,6 +156,15 @@ class Policy(_Strict):
                     if a.action in seen:
                         raise ValueError(f"strategy.{stage}.{risk}[{i}].action: {a.action!r} repeated")
                     seen.add(a.action)
+                for i, a in enumerate(actions):
+                    if a.attach_to is None:
+                        continue
+                    carrier = next((c for c in actions if c.action == a.attach_to), None)
+                    if carrier is None or carrier.channel != "email" or carrier.per != a.per:
+                        raise ValueError(
+                            f"strategy.{stage}.{risk}[{i}].attach_to: {a.attach_to!r} is not an email action "
+                            f"of the same list with per: {a.per}"
+                        )
         if "default" not in self.products:
             raise ValueError("products.default: required")
         return self
@@ -170,6 +198,26 @@ class Policy(_Strict):
             for actions in by_risk.values()
             for a in actions
             if a.channel in ("sms", "email")
+        }
+
+    def letter_templates(self) -> set[str]:
+        """Templates the strategy renders as PDF letters."""
+        return {
+            a.template
+            for by_risk in self.strategy.values()
+            for actions in by_risk.values()
+            for a in actions
+            if a.channel == "letter"
+        }
+
+    def attachments(self) -> dict[str, str]:
+        """Email action -> the letter action it carries (``attach_to``)."""
+        return {
+            a.attach_to: a.action
+            for by_risk in self.strategy.values()
+            for actions in by_risk.values()
+            for a in actions
+            if a.attach_to
         }
 
     def actions_for(self, stage: str, risk: str) -> list[ActionSpec]:

@@ -29,6 +29,23 @@ class Settings(BaseSettings):
     lender_hotline: str = "400-800-1234"
     lender_email: str = "collections@anxin.example"
     lender_pay_url: str = "https://pay.anxin.example"
+    # Letterhead and payment details of demand letters.
+    lender_address_zh: str = "上海市浦东新区世纪大道100号安信大厦18层"
+    lender_address_en: str = "18/F Anxin Tower, 100 Century Avenue, Pudong, Shanghai"
+    lender_bank_name_zh: str = "中国工商银行上海浦东支行"
+    lender_bank_name_en: str = "ICBC Shanghai Pudong Branch"
+    lender_bank_account: str = "1001 2345 6789 0123 456"
+
+    # Demand letters (PDF).
+    letters_dir: Path | None = Field(default=None, description="Where letters are archived; empty = var_dir/letters.")
+    letter_font: str = Field(default="Noto Serif CJK SC", description="Font family (fontconfig name) of letters.")
+    letter_chunk: int = Field(default=100, ge=1, le=2000, description="Letters laid out in one WeasyPrint document.")
+    letter_workers: int = Field(
+        default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, description="Processes rendering letters."
+    )
+    letter_worker_chunks: int = Field(
+        default=20, ge=1, description="Chunks a letter process renders before it is replaced (frees font memory)."
+    )
 
     # Twilio (SMS). Secrets: set here, or leave empty and create the Prefect Secret block
     # `arrears-twilio-auth-token` / `arrears-sendgrid-api-key`.
@@ -70,6 +87,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.var_dir / 'arrears.db').resolve()}"
+
+    @property
+    def resolved_letters_dir(self) -> Path:
+        return (self.letters_dir or self.var_dir / "letters").resolve()
 
     def today(self, now: datetime) -> date:
         """The lender's calendar day at ``now`` (aware)."""

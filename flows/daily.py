@@ -1,4 +1,4 @@
-"""The daily collection run: snapshot -> classify -> plan -> reminders -> summary."""
+"""The daily collection run: snapshot -> classify -> plan -> letters -> reminders -> summary."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from arrears.store.summary import DaySummary
 from tasks.channels import hand_to_channels
 from tasks.classify import classify_batch
 from tasks.database import prepare_database
+from tasks.letters import mailhouse_batch, render_day_letters
 from tasks.messages import CHANNELS, chunks, queue_messages, send_messages, settle_outbox
 from tasks.plan import plan_batch, planning_batches
 from tasks.report import publish_summary
@@ -65,6 +66,9 @@ def daily_collection(as_of: date | None = None, now: datetime | None = None, dry
             bounds = planning_batches(rt, day)
             plans = plan_batch.map(unmapped(rt), bounds, unmapped(day)).result()
             hand_to_channels(rt, day)
+            # letters before messages: an email that carries a letter attaches the archived PDF
+            render_day_letters(rt, day)
+            mailhouse_batch(rt, day)
             queue_messages(rt, day)
             dispatched = DispatchReport()
             if not rt.settings.dry_run:

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from models.action import CollectionAction
 from models.borrower import Borrower, Contact
 from models.imports import ImportRun, QuarantinedRow
+from models.letter import Letter
 from models.loan import Installment, Loan, Payment
 from models.message import MessageEvent, OutboxMessage, Suppression
 from models.position import Position
@@ -19,6 +20,7 @@ __all__ = [
     "Contact",
     "ImportRun",
     "Installment",
+    "Letter",
     "Loan",
     "MessageEvent",
     "OutboxMessage",

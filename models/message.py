@@ -47,6 +47,7 @@ class OutboxMessage(SQLModel, table=True):
     body_html: str | None = Field(default=None, sa_type=Text)
     segments: int | None = None  # SMS only
     merge_fields: str | None = Field(default=None, sa_type=Text)  # JSON: formatted values, for batched email
+    letter_key: str | None = Field(default=None, max_length=200)  # email only: the letter it carries as a PDF
     status: str = Field(default=QUEUED, max_length=12)
     reason: str | None = Field(default=None, max_length=300)  # why suppressed / failed / held
     provider: str | None = Field(default=None, max_length=16)  # twilio | sendgrid | dry-run

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from prefect import get_run_logger, runtime
 
 from arrears.dispatch import Dispatcher, DispatchReport, RetryRule
-from arrears.messaging.compose import compose
+from arrears.messaging.compose import compose, letters_carried
 from arrears.providers.factory import build_provider, lender_from
 from arrears.runtime import Runtime
 from arrears.store import outbox
@@ -38,7 +38,10 @@ def queue_messages(rt: Runtime, as_of: date) -> Queued:
         actions = outbox.actions_to_queue(conn, as_of)
         opted = outbox.suppressed(conn, "sms", (a.phone or "" for a in actions))
         opted.update(outbox.suppressed(conn, "email", ((a.email or "").lower() for a in actions)))
-        composed = compose(actions, opted, rt.policy, lender_from(rt.settings), wall_clock())
+        rendered = outbox.rendered_letters(conn, as_of)  # letters are rendered before messages are queued
+        carried = letters_carried(actions, rt.policy, rendered)
+        letters = {email: (key, rendered[key]) for email, key in carried.items()}
+        composed = compose(actions, opted, rt.policy, lender_from(rt.settings), wall_clock(), letters)
         new = outbox.insert_messages(conn, composed.rows)
     result = Queued(new, sum(1 for r in composed.rows if r["reason"]), composed.over_segment_limit)
     log = get_run_logger()
@@ -63,6 +66,7 @@ def _dispatcher(rt: Runtime, channel: str) -> Dispatcher:
         sleep=time.sleep,
         threads=s.dispatch_threads,
         log=get_run_logger().warning,
+        letters_dir=s.resolved_letters_dir,
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
+import hashlib
 import re
 from datetime import datetime
 from typing import Any
@@ -153,6 +155,24 @@ def build_app(state: FakeState, callbacks: Callbacks) -> Starlette:
                 if not EMAIL.match(to.get("email", "")):
                     state.log("sendgrid", "POST mail/send", 400)
                     return JSONResponse({"errors": [{"message": "Invalid email address", "field": "to"}]}, 400)
+        attachments = []
+        for a in data.get("attachments") or []:  # as SendGrid checks them: base64 content and a file name
+            try:
+                raw = base64.b64decode(a.get("content", ""), validate=True)
+            except (binascii.Error, ValueError):
+                raw = b""
+            if not raw or not a.get("filename"):
+                state.log("sendgrid", "POST mail/send", 400)
+                return JSONResponse({"errors": [{"message": "invalid attachment", "field": "attachments"}]}, 400)
+            attachments.append(
+                {
+                    "filename": a["filename"],
+                    "type": a.get("type", ""),
+                    "disposition": a.get("disposition", "attachment"),
+                    "size": len(raw),
+                    "sha256": hashlib.sha256(raw).hexdigest(),
+                }
+            )
         batch_id = new_sid("")[:22]
         content = {c["type"]: c["value"] for c in data.get("content", [])}
         sent = []
@@ -168,6 +188,7 @@ def build_app(state: FakeState, callbacks: Callbacks) -> Starlette:
                     "html": _fill(content.get("text/html", ""), subs),
                     "custom_args": {**data.get("custom_args", {}), **p.get("custom_args", {})},
                     "categories": data.get("categories", []),
+                    "attachments": attachments,
                     "created": now(),
                 }
             )

@@ -32,6 +32,9 @@ def check_policy_templates(policy: Policy) -> None:
         for locale in LOCALES
         if template not in template_names(channel, locale)
     ]
+    from arrears.letters.html import missing_templates
+
+    missing += missing_templates(policy.letter_templates())
     if missing:
         raise PolicyError(f"policy names templates that do not exist: {', '.join(missing)}")
 

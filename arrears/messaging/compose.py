@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -62,12 +62,40 @@ def why_not(a: ActionToQueue, opted_out: Mapping[str, str]) -> str | None:
     return None
 
 
+def letters_carried(actions: Iterable[ActionToQueue], policy: Policy, planned: Iterable[str]) -> dict[str, str]:
+    """Email key -> key of the letter it carries: the policy's ``attach_to``, when that letter
+    was produced for the same loan on the same day (``planned``: the day's rendered letters)."""
+    carries = policy.attachments()
+    planned_keys = set(planned)
+    out = {}
+    for a in actions:
+        if a.channel != "email":
+            continue
+        scope, ref, action, _channel, day = a.key.split(":")
+        letter = carries.get(action)
+        if letter is None:
+            continue
+        letter_key = f"{scope}:{ref}:{letter}:letter:{day}"
+        if letter_key in planned_keys:
+            out[a.key] = letter_key
+    return out
+
+
 def compose(
-    actions: Iterable[ActionToQueue], opted_out: Mapping[str, str], policy: Policy, lender: Lender, now: datetime
+    actions: Iterable[ActionToQueue],
+    opted_out: Mapping[str, str],
+    policy: Policy,
+    lender: Lender,
+    now: datetime,
+    letters: Mapping[str, tuple[str, str]] | None = None,
 ) -> Composed:
+    """``letters``: email key -> (letter key, letter reference) for emails that carry a letter."""
     out = Composed()
     for a in actions:
         facts = facts_for(a, policy)
+        letter_key, letter_reference = (letters or {}).get(a.key, (None, None))
+        if letter_reference:
+            facts = replace(facts, letter_reference=letter_reference)
         r = render(a.channel, a.template, facts, lender)
         reason = why_not(a, opted_out)
         if r.size is not None and r.size.segments > policy.messages.sms_max_segments:
@@ -87,6 +115,7 @@ def compose(
                 "body_html": r.html,
                 "segments": r.size.segments if r.size else None,
                 "merge_fields": json.dumps(merge_fields(facts), ensure_ascii=False) if a.channel == "email" else None,
+                "letter_key": letter_key,
                 "status": SUPPRESSED if reason else QUEUED,
                 "reason": reason,
                 "attempts": 0,

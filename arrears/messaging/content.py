@@ -45,6 +45,7 @@ class MessageFacts:
     promise_date: date | None = None  # promise-to-pay reminders
     promise_amount: Decimal | None = None
     paid_amount: Decimal | None = None  # payment-received confirmations
+    letter_reference: str | None = None  # the demand letter attached to this email, if any
 
     @property
     def minimum_payment(self) -> Decimal:

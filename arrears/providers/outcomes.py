@@ -52,6 +52,13 @@ class LookupFailed(RuntimeError):
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime_type: str = "application/pdf"
+
+
+@dataclass(frozen=True, slots=True)
 class Envelope:
     """One message as a provider needs it."""
 
@@ -62,6 +69,7 @@ class Envelope:
     html: str | None = None
     template: str = ""
     locale: str = ""
+    attachments: tuple[Attachment, ...] = ()
 
 
 class Provider(Protocol):

@@ -8,6 +8,7 @@ one body shape goes out as one request with a personalization per recipient.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import urllib.error
@@ -76,13 +77,25 @@ class SendGridEmail:
         content = [{"type": "text/plain", "value": text}]
         if html:
             content.append({"type": "text/html", "value": html})
-        return {
+        body: dict[str, Any] = {
             "personalizations": personalizations,
             "from": sender,
             "subject": subject,
             "content": content,
             "categories": ["arrears", first.template, first.locale],
         }
+        if first.attachments:  # only ever on a message sent alone (attachments are per request)
+            assert shared is None
+            body["attachments"] = [
+                {
+                    "content": base64.b64encode(a.content).decode("ascii"),
+                    "filename": a.filename,
+                    "type": a.mime_type,
+                    "disposition": "attachment",
+                }
+                for a in first.attachments
+            ]
+        return body
 
     def send(self, batch: list[Envelope], shared: Shared | None = None) -> Outcome:
         try:

@@ -15,11 +15,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from arrears.money import from_cents
 from arrears.store import DAY
-from models import OutboxMessage, Suppression
+from models import Letter, OutboxMessage, Suppression
 from models.message import QUEUED, REVIEW, SENDING, SENT, SUPPRESSED
 
 T = OutboxMessage.__table__  # type: ignore[attr-defined]
 S = Suppression.__table__  # type: ignore[attr-defined]
+LT = Letter.__table__  # type: ignore[attr-defined]
 CHUNK = 500
 
 
@@ -97,6 +98,15 @@ def actions_to_queue(conn: Connection, as_of: date) -> list[ActionToQueue]:
     return out
 
 
+def rendered_letters(conn: Connection, as_of: date) -> dict[str, str]:
+    """The day's rendered letters: key -> reference (an email may carry one)."""
+    rows = conn.execute(
+        text("SELECT key, reference FROM letter WHERE as_of = :d AND status = 'rendered'").bindparams(DAY),
+        {"d": as_of},
+    ).all()
+    return {r.key: r.reference for r in rows}
+
+
 def _as_date(value: Any) -> date | None:
     if value is None or isinstance(value, date):
         return value
@@ -141,9 +151,17 @@ def ids_in_status(conn: Connection, channel: str, status: str, as_of: date | Non
 
 
 def load(conn: Connection, ids: Sequence[int]) -> list[Any]:
+    """Messages with, for an email that carries a letter, the letter's status, file and checksum."""
+    q = select(
+        T,
+        LT.c.status.label("letter_status"),
+        LT.c.path.label("letter_path"),
+        LT.c.sha256.label("letter_sha256"),
+        LT.c.reference.label("letter_reference"),
+    ).select_from(T.outerjoin(LT, LT.c.key == T.c.letter_key))
     rows: list[Any] = []
     for i in range(0, len(ids), CHUNK):
-        rows.extend(conn.execute(select(T).where(T.c.id.in_(ids[i : i + CHUNK])).order_by(T.c.id)).all())
+        rows.extend(conn.execute(q.where(T.c.id.in_(ids[i : i + CHUNK])).order_by(T.c.id)).all())
     return rows
 
 

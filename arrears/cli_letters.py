@@ -1,0 +1,48 @@
+"""CLI commands for demand letters. Registered on the main app in ``arrears.cli``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from arrears.settings import get_settings
+
+err = Console(stderr=True)
+
+
+def letter(
+    loan: Annotated[str, typer.Option("--loan", help="Loan number.")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Letter date, YYYY-MM-DD.")] = None,
+    template: Annotated[
+        str | None, typer.Option(help="Letter template (default: the one the policy sends in the loan's stage).")
+    ] = None,
+) -> None:
+    """Render a loan's demand letter for a day and print the PDF's absolute path.
+
+    The letter is archived and recorded like the daily run's; asking again prints the same file.
+
+    Example: arrears letter --loan LN00000042 --as-of 2026-11-23
+    """
+    from arrears.cli import _as_of, _engine
+    from arrears.letters.single import LetterNotProduced, loan_letter
+    from arrears.policy import load_policy
+
+    settings = get_settings()
+    day = _as_of(as_of, settings)
+    try:
+        path = loan_letter(
+            engine=_engine(settings),
+            policy=load_policy(settings.policy_path),
+            settings=settings,
+            loan_no=loan,
+            as_of=day,
+            template=template,
+            now=lambda: datetime.now(UTC),
+        )
+    except LetterNotProduced as e:
+        err.print(str(e), markup=False)
+        raise typer.Exit(2) from None
+    print(path)

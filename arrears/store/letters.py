@@ -1,0 +1,179 @@
+"""Letters in the database: which planned letters still need a PDF, and the archive record."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, select, text, update
+
+from arrears.money import from_cents
+from arrears.store import DAY
+from models import Borrower, Letter, Loan
+from models.letter import FAILED, RENDERED
+
+L = Letter.__table__  # type: ignore[attr-defined]
+B = Borrower.__table__  # type: ignore[attr-defined]
+LN = Loan.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class LetterSource:
+    """A planned letter action with what the letter must state, as stored on its day."""
+
+    key: str
+    action: str
+    template: str
+    as_of: date
+    borrower_id: str
+    name: str
+    address: str | None
+    locale: str
+    loan_id: int
+    loan_no: str
+    product: str
+    currency: str
+    principal: Decimal
+    penalty_rate_daily: Decimal
+    contract_date: date
+    dpd: int
+    overdue: tuple[Decimal, Decimal, Decimal, Decimal, Decimal]  # principal, interest, penalty, fees, total
+
+
+def as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def letters_to_render(conn: Connection, as_of: date) -> list[LetterSource]:
+    """The day's planned letter actions with no rendered letter yet (new, or failed before)."""
+    rows = conn.execute(
+        text(
+            "SELECT a.key, a.action, a.template, a.borrower_id, b.name, b.address, b.locale,"
+            " l.id AS loan_id, l.loan_no, l.product, l.currency, l.principal, l.penalty_rate_daily, l.contract_date,"
+            " p.dpd, p.overdue_principal, p.overdue_interest, p.overdue_penalty, p.overdue_fees, p.overdue_total"
+            " FROM collection_action a"
+            " JOIN borrower b ON b.borrower_id = a.borrower_id"
+            " JOIN loan l ON l.id = a.loan_id"
+            " JOIN position p ON p.as_of = a.as_of AND p.loan_id = a.loan_id"
+            " LEFT JOIN letter t ON t.key = a.key"
+            " WHERE a.as_of = :d AND a.channel = 'letter' AND (t.id IS NULL OR t.status = 'failed')"
+            " ORDER BY a.key"
+        ).bindparams(DAY),
+        {"d": as_of},
+    ).all()
+    return [
+        LetterSource(
+            key=r.key,
+            action=r.action,
+            template=r.template,
+            as_of=as_of,
+            borrower_id=r.borrower_id,
+            name=r.name,
+            address=r.address,
+            locale=r.locale,
+            loan_id=r.loan_id,
+            loan_no=r.loan_no,
+            product=r.product,
+            currency=r.currency,
+            principal=from_cents(r.principal),
+            penalty_rate_daily=Decimal(r.penalty_rate_daily),
+            contract_date=as_date(r.contract_date),
+            dpd=r.dpd,
+            overdue=(
+                from_cents(r.overdue_principal),
+                from_cents(r.overdue_interest),
+                from_cents(r.overdue_penalty),
+                from_cents(r.overdue_fees),
+                from_cents(r.overdue_total),
+            ),
+        )
+        for r in rows
+    ]
+
+
+def existing(conn: Connection, keys: Sequence[str]) -> dict[str, Any]:
+    """Letter rows by key."""
+    found: dict[str, Any] = {}
+    for i in range(0, len(keys), 500):
+        part = list(keys[i : i + 500])
+        found.update({r.key: r for r in conn.execute(select(L).where(L.c.key.in_(part))).all()})
+    return found
+
+
+def record(conn: Connection, rows: Sequence[dict[str, Any]], now: datetime) -> None:
+    """Insert each letter, or update the row of a letter that failed before (never a rendered one)."""
+    if not rows:
+        return
+    have = existing(conn, [r["key"] for r in rows])
+    fresh = [dict(r, created_at=now, updated_at=now) for r in rows if r["key"] not in have]
+    if fresh:
+        conn.execute(L.insert(), fresh)
+    for r in rows:
+        old = have.get(r["key"])
+        if old is not None and old.status == FAILED:
+            values = {k: v for k, v in r.items() if k != "key"}
+            conn.execute(update(L).where(L.c.key == r["key"], L.c.status == FAILED).values(**values, updated_at=now))
+
+
+def unprinted(conn: Connection, as_of: date) -> list[Any]:
+    """Rendered letters of the day not yet in a mail-house batch, in key order."""
+    return list(
+        conn.execute(
+            select(L).where(L.c.as_of == as_of, L.c.status == RENDERED, L.c.print_batch.is_(None)).order_by(L.c.key)
+        ).all()
+    )
+
+
+def print_batches(conn: Connection, as_of: date) -> list[str]:
+    rows = conn.execute(
+        select(L.c.print_batch).where(L.c.as_of == as_of, L.c.print_batch.is_not(None)).distinct()
+    ).all()
+    return sorted(r[0] for r in rows)
+
+
+def mark_printed(conn: Connection, keys: Sequence[str], batch: str, now: datetime) -> None:
+    for i in range(0, len(keys), 500):
+        conn.execute(
+            update(L)
+            .where(L.c.key.in_(list(keys[i : i + 500])), L.c.print_batch.is_(None))
+            .values(print_batch=batch, updated_at=now)
+        )
+
+
+def counts(conn: Connection, as_of: date) -> dict[str, int]:
+    rows = conn.execute(
+        text("SELECT status, COUNT(*) FROM letter WHERE as_of = :d GROUP BY status").bindparams(DAY), {"d": as_of}
+    ).all()
+    return {r[0]: r[1] for r in rows}
+
+
+def by_loan_day(conn: Connection, loan_id: int, as_of: date) -> list[Any]:
+    return list(conn.execute(select(L).where(L.c.loan_id == loan_id, L.c.as_of == as_of).order_by(L.c.key)).all())
+
+
+def borrowers(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """borrower_id -> (name, postal address)."""
+    unique = sorted(set(ids))
+    out: dict[str, tuple[str, str]] = {}
+    for i in range(0, len(unique), 500):
+        rows = conn.execute(
+            select(B.c.borrower_id, B.c.name, B.c.address).where(B.c.borrower_id.in_(unique[i : i + 500]))
+        )
+        out.update({r.borrower_id: (r.name, r.address or "") for r in rows})
+    return out
+
+
+def loan_nos(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
+    unique = sorted(set(ids))
+    out: dict[int, str] = {}
+    for i in range(0, len(unique), 500):
+        out.update(
+            {
+                r.id: r.loan_no
+                for r in conn.execute(select(LN.c.id, LN.c.loan_no).where(LN.c.id.in_(unique[i : i + 500])))
+            }
+        )
+    return out
