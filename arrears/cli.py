@@ -224,6 +224,7 @@ def _register_message_commands() -> None:
     from arrears import cli_letters
 
     app.command("letter")(cli_letters.letter)
+    app.add_typer(cli_letters.letters_app, name="letters")
 
 
 _register_message_commands()

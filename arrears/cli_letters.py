@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from arrears.settings import get_settings
-
-err = Console(stderr=True)
 
 
 def letter(
@@ -43,6 +41,29 @@ def letter(
             now=lambda: datetime.now(UTC),
         )
     except LetterNotProduced as e:
-        err.print(str(e), markup=False)
+        print(e, file=sys.stderr)
         raise typer.Exit(2) from None
     print(path)
+
+
+letters_app = typer.Typer(help="The letter archive.", no_args_is_help=True)
+
+
+@letters_app.command("verify")
+def verify(as_of: Annotated[str | None, typer.Option("--as-of", help="Letter date, YYYY-MM-DD.")] = None) -> None:
+    """Check every archived letter of a day against the sha256 recorded when it was rendered.
+
+    Exit 0 when all match, 1 when a file is missing or differs (listed).
+
+    Example: arrears letters verify --as-of 2026-11-23
+    """
+    from arrears.cli import _as_of, _engine
+    from arrears.letters.produce import verify_archive
+
+    settings = get_settings()
+    day = _as_of(as_of, settings)
+    checked, problems = verify_archive(engine=_engine(settings), settings=settings, as_of=day)
+    for problem in problems:
+        print(problem, file=sys.stderr)  # one line each: greppable, never wrapped
+    print(f"{day}: {checked} letters checked, {len(problems)} missing or altered")
+    raise typer.Exit(1 if problems else 0)

@@ -20,7 +20,7 @@ from arrears.policy import load_policy
 from arrears.privacy import mask_name, mask_phone
 from arrears.settings import Settings, get_settings
 from arrears.synthetic import generate_book
-from models import Borrower, OutboxMessage
+from models import Borrower, Letter, Loan, OutboxMessage
 
 
 @contextmanager
@@ -110,7 +110,41 @@ def _run_demo(
         + ", ".join(f"{c} {n}" for c, n in sorted(summary.actions_by_channel.items()))
     )
     _show_messages(engine, fake, first_day, last_day, console)
+    _show_letters(engine, fake, settings, first_day, last_day, console)
     return 0
+
+
+def _show_letters(
+    engine: Engine, fake: FakeProviders, settings: Settings, first: date, last: date, console: Console
+) -> None:
+    console.rule(f"6. demand letters {first} .. {last} (WeasyPrint PDFs, archived with sha256)")
+    with engine.connect() as conn:
+        counts = conn.execute(
+            select(Letter.template, Letter.locale, Letter.status, func.count(), func.sum(Letter.pages)).group_by(
+                Letter.template, Letter.locale, Letter.status
+            )
+        ).all()
+        sample = conn.execute(
+            select(Letter.path, Letter.sha256, Letter.as_of, Loan.loan_no)
+            .join(Loan, Loan.id == Letter.loan_id)
+            .where(Letter.status == "rendered", Letter.locale == "zh_CN")
+            .order_by(Letter.key)
+        ).first()
+        batches = conn.execute(select(func.count(func.distinct(Letter.print_batch)))).scalar()
+    table = Table()
+    for col in ("letter", "locale", "status", "letters", "pages"):
+        table.add_column(col, justify="right" if col in ("letters", "pages") else "left")
+    for template, locale, status, n, pages in sorted(counts):
+        table.add_row(template, locale, status, str(n), str(pages or 0))
+    console.print(table)
+    attached = sum(1 for e in fake.emails if e.get("attachments"))
+    console.print(f"{attached} emails carried their letter as a PDF attachment; {batches} mail-house batches")
+    if sample is not None:
+        path = settings.resolved_letters_dir / sample.path
+        console.print(f"a letter:        {path}", markup=False)
+        console.print(f"its sha256:      {sample.sha256}", markup=False)
+        console.print(f"mail house:      {path.parent / 'mailhouse'}/*.pdf + *.csv (manifest)", markup=False)
+        console.print(f"the same letter: arrears letter --loan {sample.loan_no} --as-of {sample.as_of}", markup=False)
 
 
 def _show_messages(engine: Engine, fake: FakeProviders, first: date, last: date, console: Console) -> None:

@@ -31,7 +31,8 @@ def render_day_letters(rt: Runtime, as_of: date) -> LetterRun:
         letters = sources_to_facts(store.letters_to_render(conn, as_of), rt.policy)
     if not letters:
         return LetterRun()
-    with letter_pool(rt.settings) as pool:
+    chunks = -(-len(letters) // rt.settings.letter_chunk)
+    with letter_pool(rt.settings, chunks) as pool:
         run = render_letters(
             engine=rt.engine, policy=rt.policy, settings=rt.settings, letters=letters, pool=pool, now=wall_clock
         )

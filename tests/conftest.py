@@ -77,6 +77,7 @@ def settings_env(db_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iter
     monkeypatch.setenv("ARREARS_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("ARREARS_WORKERS", "2")
     monkeypatch.setenv("ARREARS_BATCH_SIZE", "100")
+    monkeypatch.setenv("ARREARS_LETTER_WORKERS", "1")  # in-process; the pool has its own test
     get_settings.cache_clear()
     yield db_url
     get_settings.cache_clear()

@@ -43,6 +43,9 @@ def test_risk_specific_actions_replace_the_any_list():
         (lambda d: d["risk"].update(high_at=1), "high_at: must be greater than medium_at"),
         (lambda d: d["products"]["default"].update(waterfall=["fees", "principal"]), "products.default.waterfall"),
         (lambda d: d.update(colour="red"), "colour: Extra inputs are not permitted"),
+        (lambda d: d["strategy"]["M2"]["any"][3].update(attach_to="m2_call"), "'m2_call' is not an email"),
+        (lambda d: d["strategy"]["M2"]["any"][0].update(attach_to="m2_firm_email"), "only a letter can be attached"),
+        (lambda d: d["letters"].update(deadline_days=0), "letters.deadline_days"),
     ],
 )
 def test_bad_policy_fails_with_key_path_and_reason(edit, message):
@@ -59,3 +62,10 @@ def test_unreadable_policy_file_is_a_clear_error(tmp_path):
         load_policy(bad)
     with pytest.raises(PolicyError, match="cannot read policy"):
         load_policy(tmp_path / "missing.yaml")
+
+
+def test_default_policy_attaches_the_m2_and_m3_letters_to_that_days_email():
+    policy = load_policy()
+    assert policy.attachments() == {"m2_firm_email": "m2_demand_letter", "m3_final_email": "m3_final_demand"}
+    assert policy.letter_templates() == {"m2_demand_letter", "m3_final_demand", "pre_litigation_notice"}
+    assert policy.product("any").clause_for("zh_CN").startswith("《借款合同》第八条")

@@ -101,7 +101,7 @@ def build_html(job: ChunkJob) -> tuple[str, list[LetterFacts], list[LetterFailur
 
 
 def layout(html: str, css: str, base_url: str) -> Any:
-    from weasyprint import CSS, HTML  # noqa: PLC0415 - imported in the worker, on first use
+    from weasyprint import CSS, HTML  # type: ignore[import-untyped]  # noqa: PLC0415 - imported in the worker
 
     return HTML(string=html, base_url=base_url).render(stylesheets=[CSS(string=css)])
 

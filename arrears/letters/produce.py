@@ -94,16 +94,17 @@ def day_dir(settings: Settings, as_of: date) -> Path:
 
 
 @contextmanager
-def letter_pool(settings: Settings) -> Iterator[Executor]:
+def letter_pool(settings: Settings, chunks: int) -> Iterator[Executor]:
     """Worker processes for layout, spawned (no inherited threads) and replaced every few
     chunks so WeasyPrint's font caches don't grow without bound."""
+    workers = min(settings.letter_workers, max(1, chunks))
     if settings.letter_workers <= 1:
         from arrears.runtime import InlineExecutor
 
         yield InlineExecutor()
         return
     pool = ProcessPoolExecutor(
-        settings.letter_workers,
+        workers,
         mp_context=multiprocessing.get_context("spawn"),
         max_tasks_per_child=settings.letter_worker_chunks,
     )
@@ -296,6 +297,23 @@ def _chunk_refs(path: Path) -> list[str]:
     dests = reader.named_destinations
     pairs = sorted((reader.get_destination_page_number(d), str(n)) for n, d in dests.items())
     return [n for _, n in pairs]
+
+
+def verify_archive(*, engine: Engine, settings: Settings, as_of: date) -> tuple[int, list[str]]:
+    """(letters checked, problems): each rendered letter's file against its recorded sha256."""
+    with engine.connect() as conn:
+        rows = store.rendered(conn, as_of)
+    problems = []
+    for r in rows:
+        path = settings.resolved_letters_dir / r.path
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as err:
+            problems.append(f"{r.reference}: {path}: {err.strerror}")
+            continue
+        if digest != r.sha256:
+            problems.append(f"{r.reference}: {path}: sha256 {digest} differs from the recorded {r.sha256}")
+    return len(rows), problems
 
 
 def sources_to_facts(sources: Iterable[LetterSource], policy: Policy) -> list[LetterFacts]:

@@ -118,6 +118,10 @@ def record(conn: Connection, rows: Sequence[dict[str, Any]], now: datetime) -> N
             conn.execute(update(L).where(L.c.key == r["key"], L.c.status == FAILED).values(**values, updated_at=now))
 
 
+def rendered(conn: Connection, as_of: date) -> list[Any]:
+    return list(conn.execute(select(L).where(L.c.as_of == as_of, L.c.status == RENDERED).order_by(L.c.key)).all())
+
+
 def unprinted(conn: Connection, as_of: date) -> list[Any]:
     """Rendered letters of the day not yet in a mail-house batch, in key order."""
     return list(
@@ -150,8 +154,11 @@ def counts(conn: Connection, as_of: date) -> dict[str, int]:
     return {r[0]: r[1] for r in rows}
 
 
-def by_loan_day(conn: Connection, loan_id: int, as_of: date) -> list[Any]:
-    return list(conn.execute(select(L).where(L.c.loan_id == loan_id, L.c.as_of == as_of).order_by(L.c.key)).all())
+def failures(conn: Connection, as_of: date, limit: int = 50) -> list[str]:
+    rows = conn.execute(
+        select(L.c.error).where(L.c.as_of == as_of, L.c.status == FAILED).order_by(L.c.key).limit(limit)
+    ).all()
+    return [r.error or "" for r in rows]
 
 
 def borrowers(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str, str]]:

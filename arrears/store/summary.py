@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, text
 
 from arrears.money import from_cents
-from arrears.store import DAY, outbox
+from arrears.store import DAY, letters, outbox
 
 
 @dataclass
@@ -24,6 +24,8 @@ class DaySummary:
     new_actions: int = 0  # planned by this run (the rest were there already: a re-run)
     messages: dict[tuple[str, str], int] = field(default_factory=dict)  # (channel, status) -> outbox messages
     sent_in_run: int = 0  # provider calls that succeeded in this run (0 on a re-run of a finished day)
+    letters: dict[str, int] = field(default_factory=dict)  # status -> the day's letters
+    letter_failures: list[str] = field(default_factory=list)  # "reference: reason" of letters not produced
     dry_run: bool = False
 
     def overdue_by_currency(self, stage: str | None = None) -> dict[str, Decimal]:
@@ -60,6 +62,7 @@ class DaySummary:
             "overdue": {f"{s}/{c}": str(v) for (s, c), v in sorted(self.overdue.items())},
             "actions_by_channel": dict(sorted(self.actions_by_channel.items())),
             "messages": {f"{c}/{st}": n for (c, st), n in sorted(self.messages.items())},
+            "letters": dict(sorted(self.letters.items())),
         }
 
 
@@ -87,6 +90,8 @@ def read_day_summary(conn: Connection, as_of: date) -> DaySummary:
         s.actions_by_channel[channel] = s.actions_by_channel.get(channel, 0) + n
         s.actions_by_action[action] = n
     s.messages = outbox.counts(conn, as_of)
+    s.letters = letters.counts(conn, as_of)
+    s.letter_failures = letters.failures(conn, as_of)
     return s
 
 

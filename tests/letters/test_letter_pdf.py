@@ -1,0 +1,173 @@
+"""A letter as its reader sees it: the PDF read back with pypdf."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from arrears.letters.html import stylesheet
+from arrears.letters.pdf import ChunkJob, build_html, layout, render_chunk
+from tests.letters.samples import LENDER, letter
+
+FONT = "Noto Serif CJK SC"
+
+
+def job(tmp_path: Path, *letters, name: str = "chunk") -> ChunkJob:  # type: ignore[no-untyped-def]
+    return ChunkJob(name, tuple(letters), LENDER, str(tmp_path), FONT, "Asia/Shanghai")
+
+
+def text_of(path: Path) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def embedded_fonts(path: Path) -> set[str]:
+    """Names of the fonts whose program is inside the PDF (not referenced by name only)."""
+    names = set()
+    for page in PdfReader(path).pages:
+        for ref in page["/Resources"]["/Font"].values():
+            font = ref.get_object()
+            descendants = font.get("/DescendantFonts")
+            inner = descendants[0].get_object() if descendants else font
+            descriptor = inner["/FontDescriptor"].get_object()
+            if any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")):
+                names.add(str(font["/BaseFont"]))
+    return names
+
+
+def test_the_letter_states_the_engines_figures_contract_dpd_and_deadline_in_chinese(tmp_path):
+    f = letter()
+    result = render_chunk(job(tmp_path, f))
+    assert not result.failures
+    (file,) = result.files
+    text = flat(text_of(tmp_path / file.path))
+    for amount in ("¥6,123.45", "¥812.07", "¥96.33", "¥100.00", "¥7,131.85"):
+        assert amount in text
+    assert "LN00000001" in text and f.reference in text
+    assert "已逾期42天" in text
+    assert "请于2026年12月8日前" in text  # 2026-11-23 + 15 days
+    assert "《借款合同》第八条（逾期还款）" in text
+    assert "催款函" in text and "王建国" in text  # Chinese extracts as Chinese, not boxes or (cid:..)
+    assert "第1页" in text
+
+
+def test_the_english_letter_states_the_same_figures(tmp_path):
+    f = letter(2, locale="en_US", template="m3_final_demand")
+    (file,) = render_chunk(job(tmp_path, f)).files
+    text = flat(text_of(tmp_path / file.path))
+    for amount in ("CN¥6,123.45", "CN¥812.07", "CN¥96.33", "CN¥100.00", "CN¥7,131.85"):
+        assert amount in text
+    assert "42dayspastdue" in text
+    assert "byDecember8,2026" in text
+    assert "FinalDemandforPayment" in text
+    assert "Legalnotice" in text
+
+
+def test_a_cjk_font_is_embedded(tmp_path):
+    (file,) = render_chunk(job(tmp_path, letter())).files
+    fonts = embedded_fonts(tmp_path / file.path)
+    assert any("Noto-Serif-CJK-SC" in name for name in fonts), fonts
+
+
+def test_the_same_letters_render_to_the_same_bytes(tmp_path):
+    letters = [letter(1), letter(2, locale="en_US"), letter(3, template="pre_litigation_notice")]
+    first = render_chunk(job(tmp_path / "a", *letters))
+    again = render_chunk(job(tmp_path / "b", *letters))
+    assert [f.sha256 for f in first.files] == [f.sha256 for f in again.files]
+    for f in first.files:
+        data = (tmp_path / "a" / f.path).read_bytes()
+        assert data == (tmp_path / "b" / f.path).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == f.sha256
+    meta = PdfReader(tmp_path / "a" / first.files[0].path).metadata
+    assert meta["/CreationDate"] == "D:20261123000000+08'00'"  # the letter date, not the clock
+
+
+def test_each_letter_of_a_batch_is_its_own_pdf_numbered_from_page_one(tmp_path):
+    letters = [letter(n, locale="zh_CN" if n % 2 else "en_US") for n in range(1, 7)]
+    result = render_chunk(job(tmp_path, *letters))
+    assert len(result.files) == 6
+    for f in result.files:
+        reader = PdfReader(tmp_path / f.path)
+        assert len(reader.pages) == f.pages
+        footers = [flat(p.extract_text()) for p in reader.pages]
+        for n, page_text in enumerate(footers, start=1):
+            assert f.reference in page_text
+            assert f"第{n}页" in page_text or f"Page{n}" in page_text
+    chunk = PdfReader(tmp_path / result.chunk_pdfs["chunk"])
+    assert len(chunk.pages) == sum(f.pages for f in result.files)
+
+
+def _overflowing_text(doc, right_margin_px: float) -> list[str]:  # type: ignore[no-untyped-def]
+    from weasyprint.formatting_structure.boxes import TextBox
+
+    out = []
+    for page in doc.pages:
+        limit = page.width - right_margin_px + 0.5
+        for box in page._page_box.descendants():
+            if isinstance(box, TextBox) and box.position_x + box.width > limit:
+                out.append(box.text)
+    return out
+
+
+def test_a_very_long_name_and_address_still_fit_the_page(tmp_path):
+    long_name = "欧阳" + "娜" * 60
+    long_address = "新疆维吾尔自治区乌鲁木齐市" + "天山区解放南路" * 30 + "1号" + "X" * 80
+    f = letter(7, borrower_name=long_name, address=long_address)
+    html, good, failures = build_html(job(tmp_path, f))
+    assert good and not failures
+    doc = layout(html, stylesheet(FONT), str(tmp_path))
+    assert _overflowing_text(doc, right_margin_px=20 * 96 / 25.4) == []
+    (file,) = render_chunk(job(tmp_path, f)).files
+    assert flat(long_address) in flat(text_of(tmp_path / file.path))
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"address": ""}, "address"),
+        ({"clause": " "}, "clause"),
+        ({"overdue_total": letter().overdue_total + 1}, "overdue_total"),
+        ({"template": "no_such_letter"}, "template"),
+    ],
+)
+def test_bad_letter_data_is_named_and_the_rest_of_the_batch_is_produced(tmp_path, change, field):
+    bad = replace(letter(5), **change)
+    result = render_chunk(job(tmp_path, letter(4), bad, letter(6, locale="en_US")))
+    assert [f.reference for f in result.files] == [letter(4).reference, letter(6, locale="en_US").reference]
+    (failure,) = result.failures
+    assert failure.key == bad.key
+    assert bad.reference in failure.error and field in failure.error
+
+
+def test_a_template_using_a_field_that_does_not_exist_names_it(tmp_path):
+    root = tmp_path / "templates"
+    src = Path(__file__).resolve().parents[2] / "templates" / "letters"
+    for p in src.rglob("*"):
+        if p.is_file():
+            (root / p.relative_to(src)).parent.mkdir(parents=True, exist_ok=True)
+            (root / p.relative_to(src)).write_bytes(p.read_bytes())
+    broken = root / "zh_CN" / "m2_demand_letter.html.j2"
+    broken.write_text(broken.read_text().replace("{% block title %}催款函", "{% block title %}{{ f.guarantor_name }}"))
+    j = ChunkJob(
+        "c", (letter(1), letter(2, locale="en_US")), LENDER, str(tmp_path / "out"), FONT, "Asia/Shanghai", str(root)
+    )
+    result = render_chunk(j)
+    assert [f.reference for f in result.files] == [letter(2, locale="en_US").reference]
+    (failure,) = result.failures
+    assert "guarantor_name" in failure.error and letter(1).reference in failure.error
+
+
+def test_pdf_bytes_are_a_real_pdf(tmp_path):
+    (file,) = render_chunk(job(tmp_path, letter())).files
+    data = (tmp_path / file.path).read_bytes()
+    assert data.startswith(b"%PDF-")
+    assert PdfReader(io.BytesIO(data)).pages[0].mediabox.width == pytest.approx(595.28, abs=0.5)  # A4
