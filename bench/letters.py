@@ -16,20 +16,18 @@ the workers' peak RSS.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import resource
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from arrears.letters.facts import LetterFacts, reference_for
 from arrears.letters.html import stylesheet
-from arrears.letters.pdf import ChunkJob, build_html, layout, render_chunk
-from arrears.letters.produce import chunk_name, chunked, letterhead_from
+from arrears.letters.pdf import ChunkJob, build_html, layout
+from arrears.letters.produce import chunk_name, chunked, letterhead_from, run_chunks
 from arrears.settings import Settings
 
 AS_OF = date(2026, 11, 23)
@@ -64,7 +62,9 @@ def sample_letters(n: int) -> list[LetterFacts]:
                 deadline=AS_OF + timedelta(days=15),
                 dispute_by=AS_OF + timedelta(days=15),
                 borrower_id=f"B{i:07d}",
-                borrower_name=(SURNAMES[i % 20] + GIVEN[i % 27] + GIVEN[(i // 27) % 27])
+                borrower_name=(
+                    SURNAMES[i % len(SURNAMES)] + GIVEN[i % len(GIVEN)] + GIVEN[(i // len(GIVEN)) % len(GIVEN)]
+                )
                 if zh
                 else f"Jordan Miller {i}",
                 address=f"{CITIES[i % 5]}{i % 999 + 1}号{i % 30 + 1}栋{i % 2000 + 101}室"
@@ -133,15 +133,9 @@ def main() -> None:
             ChunkJob(chunk_name(c), c, lender, str(out_dir), settings.letter_font, settings.lender_timezone)
             for c in chunked(letters, args.chunk)
         ]
-        pool = ProcessPoolExecutor(
-            args.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            max_tasks_per_child=settings.letter_worker_chunks,
-        )
         t0 = time.perf_counter()  # includes spawning the workers and their first WeasyPrint import
-        results = list(pool.map(render_chunk, jobs))
+        results = list(run_chunks(jobs, settings))
         batched_s = time.perf_counter() - t0
-        pool.shutdown()
         files = [f for r in results for f in r.files]
         assert len(files) == len(letters), [x.error for r in results for x in r.failures][:3]
         per_letter_mb = sum(f.size_bytes for f in files) / len(files) / 1e6

@@ -26,6 +26,8 @@ class Letter(SQLModel, table=True):
     borrower_id: str = Field(foreign_key="borrower.borrower_id", index=True, max_length=64)
     template: str = Field(max_length=64)
     locale: str = Field(max_length=8)
+    addressee: str = Field(max_length=200)  # name and postal address as printed (the mail house posts to these)
+    address: str = Field(sa_type=Text)
     currency: str = Field(max_length=3)
     dpd: int
     principal: Decimal = Field(sa_type=Money)

@@ -11,7 +11,6 @@ from arrears.letters.produce import (
     LetterRun,
     PrintBatch,
     assemble_print_batch,
-    letter_pool,
     render_letters,
     sources_to_facts,
 )
@@ -31,11 +30,7 @@ def render_day_letters(rt: Runtime, as_of: date) -> LetterRun:
         letters = sources_to_facts(store.letters_to_render(conn, as_of), rt.policy)
     if not letters:
         return LetterRun()
-    chunks = -(-len(letters) // rt.settings.letter_chunk)
-    with letter_pool(rt.settings, chunks) as pool:
-        run = render_letters(
-            engine=rt.engine, policy=rt.policy, settings=rt.settings, letters=letters, pool=pool, now=wall_clock
-        )
+    run = render_letters(engine=rt.engine, policy=rt.policy, settings=rt.settings, letters=letters, now=wall_clock)
     log = get_run_logger()
     log.info(
         "letters %s: %d rendered (%d pages, %.1f MB), %d failed",

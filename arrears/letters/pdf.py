@@ -164,8 +164,20 @@ def render_chunk(job: ChunkJob) -> ChunkResult:
             gc.enable()
         gc.collect()
     result.seconds = time.perf_counter() - t0
-    result.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result.peak_rss_mb = peak_rss_mb()
     return result
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM; unlike ru_maxrss it does not carry the
+    high-water mark of the parent a spawned worker was forked from)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _render(job: ChunkJob) -> ChunkResult:

@@ -14,8 +14,7 @@ import hashlib
 import io
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -93,25 +92,25 @@ def day_dir(settings: Settings, as_of: date) -> Path:
     return settings.resolved_letters_dir / as_of.isoformat()
 
 
-@contextmanager
-def letter_pool(settings: Settings, chunks: int) -> Iterator[Executor]:
-    """Worker processes for layout, spawned (no inherited threads) and replaced every few
-    chunks so WeasyPrint's font caches don't grow without bound."""
-    workers = min(settings.letter_workers, max(1, chunks))
-    if settings.letter_workers <= 1:
-        from arrears.runtime import InlineExecutor
+def run_chunks(jobs: Sequence[ChunkJob], settings: Settings, *, inline: bool = False) -> Iterator[ChunkResult]:
+    """Render the chunks in spawned worker processes (no inherited threads), in order.
 
-        yield InlineExecutor()
+    Workers are replaced every ``letter_worker_chunks`` chunks so WeasyPrint's font memory
+    does not grow without bound: each wave of chunks gets a fresh pool. (Not
+    ``max_tasks_per_child``: on Python 3.11 a pool replacing its workers can hang for good,
+    which we saw in the benchmark.)"""
+    if inline or settings.letter_workers <= 1:
+        for job in jobs:
+            yield render_chunk(job)
         return
-    pool = ProcessPoolExecutor(
-        workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        max_tasks_per_child=settings.letter_worker_chunks,
-    )
-    try:
-        yield pool
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    wave = settings.letter_workers * settings.letter_worker_chunks
+    for start in range(0, len(jobs), wave):
+        part = jobs[start : start + wave]
+        workers = min(settings.letter_workers, len(part))
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(render_chunk, job) for job in part]
+            for future in futures:
+                yield future.result()
 
 
 @dataclass
@@ -132,8 +131,8 @@ def render_letters(
     policy: Policy,
     settings: Settings,
     letters: Sequence[LetterFacts],
-    pool: Executor,
     now: Callable[[], datetime],
+    inline: bool = False,
 ) -> LetterRun:
     """Render these letters (all of one day) and record them; a letter already rendered is left alone."""
     run = LetterRun()
@@ -151,9 +150,7 @@ def render_letters(
         for c in chunked(todo, settings.letter_chunk)
     ]
     by_key = {f.key: f for f in todo}
-    futures = [pool.submit(render_chunk, job) for job in jobs]
-    for future in futures:
-        result = future.result()
+    for result in run_chunks(jobs, settings, inline=inline):
         _record(engine, as_of, by_key, result, now())
         run.rendered += len(result.files)
         run.failed += len(result.failures)
@@ -193,6 +190,8 @@ def _row(f: LetterFacts, status: str) -> dict[str, Any]:
         "borrower_id": f.borrower_id,
         "template": f.template,
         "locale": f.locale,
+        "addressee": f.borrower_name,
+        "address": f.address,
         "currency": f.currency,
         "dpd": f.dpd,
         "principal": f.overdue_principal,
@@ -234,7 +233,6 @@ def assemble_print_batch(
     with engine.connect() as conn:
         rows = store.unprinted(conn, as_of)
         taken = store.print_batches(conn, as_of)
-        names = store.borrowers(conn, [r.borrower_id for r in rows])
         loans = store.loan_nos(conn, [r.loan_id for r in rows])
     if not rows:
         return None
@@ -250,10 +248,7 @@ def assemble_print_batch(
     for chunk, members in by_chunk.items():
         chunk_pdf = folder / "chunks" / f"{chunk}.pdf"
         whole = chunk is not None and chunk_pdf.exists() and _chunk_refs(chunk_pdf) == [m.reference for m in members]
-        sources: Iterable[tuple[Any, Path]] = (
-            [(None, chunk_pdf)] if whole else [(m, folder.parent / m.path) for m in members]
-        )
-        for _member, path in sources:
+        for path in [chunk_pdf] if whole else [folder.parent / m.path for m in members]:
             writer.append(PdfReader(path))
         if whole:
             used_chunks.add(str(chunk))
@@ -262,8 +257,8 @@ def assemble_print_batch(
                 {
                     "reference": m.reference,
                     "loan": loans.get(m.loan_id, ""),
-                    "borrower": names.get(m.borrower_id, ("", ""))[0],
-                    "address": names.get(m.borrower_id, ("", ""))[1],
+                    "borrower": m.addressee,  # as printed on the letter
+                    "address": m.address,
                     "pages": m.pages,
                     "first_page": page,
                     "sha256": m.sha256,

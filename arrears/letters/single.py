@@ -15,7 +15,6 @@ from arrears.money import from_cents
 from arrears.planning import action_key
 from arrears.policy import Policy
 from arrears.positions import position_for
-from arrears.runtime import InlineExecutor
 from arrears.settings import Settings
 from arrears.store import letters as store
 from arrears.store.book import read_books
@@ -96,7 +95,7 @@ def loan_letter(
             policy=policy,
             settings=settings,
             letters=[facts_for(source, policy)],
-            pool=InlineExecutor(),
+            inline=True,  # one letter: no worker process to start
             now=now,
         )
         if run.failed:

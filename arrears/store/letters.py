@@ -12,11 +12,10 @@ from sqlalchemy import Connection, select, text, update
 
 from arrears.money import from_cents
 from arrears.store import DAY
-from models import Borrower, Letter, Loan
+from models import Letter, Loan
 from models.letter import FAILED, RENDERED
 
 L = Letter.__table__  # type: ignore[attr-defined]
-B = Borrower.__table__  # type: ignore[attr-defined]
 LN = Loan.__table__  # type: ignore[attr-defined]
 
 
@@ -159,18 +158,6 @@ def failures(conn: Connection, as_of: date, limit: int = 50) -> list[str]:
         select(L.c.error).where(L.c.as_of == as_of, L.c.status == FAILED).order_by(L.c.key).limit(limit)
     ).all()
     return [r.error or "" for r in rows]
-
-
-def borrowers(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """borrower_id -> (name, postal address)."""
-    unique = sorted(set(ids))
-    out: dict[str, tuple[str, str]] = {}
-    for i in range(0, len(unique), 500):
-        rows = conn.execute(
-            select(B.c.borrower_id, B.c.name, B.c.address).where(B.c.borrower_id.in_(unique[i : i + 500]))
-        )
-        out.update({r.borrower_id: (r.name, r.address or "") for r in rows})
-    return out
 
 
 def loan_nos(conn: Connection, ids: Sequence[int]) -> dict[int, str]:

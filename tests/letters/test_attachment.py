@@ -33,10 +33,11 @@ def outbox(providers, fresh_db, tmp_path):  # type: ignore[no-untyped-def]
         conn.execute(update(OutboxMessage).values(letter_key=LETTER_KEY))
         conn.execute(
             text(
-                "INSERT INTO letter (key, reference, as_of, loan_id, borrower_id, template, locale, currency, dpd,"
-                " principal, interest, penalty, fees, total, deadline, status, path, sha256, pages, created_at,"
-                " updated_at) VALUES (:k, 'DL-20261123-ABC', :d, 1, 'B1', 'm2_demand_letter', 'zh_CN', 'CNY', 35,"
-                " 100000, 0, 0, 0, 100000, :dl, 'rendered', '2026-11-23/DL-20261123-ABC.pdf', :sha, 1, :t, :t)"
+                "INSERT INTO letter (key, reference, as_of, loan_id, borrower_id, template, locale, addressee, address,"
+                " currency, dpd, principal, interest, penalty, fees, total, deadline, status, path, sha256, pages,"
+                " created_at, updated_at) VALUES (:k, 'DL-20261123-ABC', :d, 1, 'B1', 'm2_demand_letter', 'zh_CN',"
+                " '张伟', '上海市', 'CNY', 35, 100000, 0, 0, 0, 100000, :dl, 'rendered',"
+                " '2026-11-23/DL-20261123-ABC.pdf', :sha, 1, :t, :t)"
             ),
             {
                 "k": LETTER_KEY,

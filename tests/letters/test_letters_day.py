@@ -154,7 +154,7 @@ def test_a_borrower_without_an_address_fails_that_letter_alone_and_a_rerun_retri
 
 def test_letters_render_in_a_process_pool(prefect_harness, providers, letters_book, monkeypatch):
     monkeypatch.setenv("ARREARS_LETTER_WORKERS", "2")
-    monkeypatch.setenv("ARREARS_LETTER_WORKER_CHUNKS", "1")  # a fresh process per chunk
+    monkeypatch.setenv("ARREARS_LETTER_WORKER_CHUNKS", "1")  # a fresh pool every 2 chunks
     get_settings.cache_clear()
     assert daily_collection(as_of=AS_OF, now=NOW, return_state=True).is_completed()
     letters = rows(letters_book, select(Letter))

@@ -29,6 +29,8 @@ def upgrade() -> None:
     sa.Column('borrower_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('template', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('locale', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('addressee', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('address', sa.Text(), nullable=False),
     sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
     sa.Column('dpd', sa.Integer(), nullable=False),
     sa.Column('principal', models.types.Money(), nullable=False),
