@@ -226,19 +226,20 @@ class Dispatcher:
                 self._settle(row.id, attempt, status=QUEUED)
             report.left_queued += len(owned)
             return report
+        try:  # read (and check) any attachment once, outside the rate slot and the retries
+            prepared = {row.id: self._envelope(row) for row, _ in owned}
+        except LetterUnavailable as err:
+            for row, attempt in owned:
+                self._settle(row.id, attempt, status=QUEUED, reason=str(err)[:300])
+            report.left_queued += len(owned)
+            self.log(str(err))
+            return report
         for retry in range(self.retry.attempts):
             if not owned:
                 break
             self.provider.prepare()  # the SDK's lazy imports and this thread's client, outside the timed slot
             self.limiter.acquire()  # right before the call: the rate is what the provider sees
-            try:
-                envs = [self._envelope(r) for r, _ in owned]
-            except LetterUnavailable as err:
-                for row, attempt in owned:
-                    self._settle(row.id, attempt, status=QUEUED, reason=str(err)[:300])
-                report.left_queued += len(owned)
-                self.log(str(err))
-                return report
+            envs = [prepared[r.id] for r, _ in owned]
             outcome = self.provider.send(envs, shared if len(owned) > 1 else None)
             report.requests += 1
             if isinstance(outcome, Accepted):

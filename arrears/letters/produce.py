@@ -122,7 +122,6 @@ class LetterRun:
     bytes: int = 0
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
-    print_batch: str | None = None
 
 
 def render_letters(
