@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -100,10 +101,32 @@ def build_html(job: ChunkJob) -> tuple[str, list[LetterFacts], list[LetterFailur
     return html, good, failures
 
 
-def layout(html: str, css: str, base_url: str) -> Any:
+UA_ELEMENTS = frozenset(
+    {"html", "head", "title", "meta", "body", "section", "div", "p", "h1", "table", "tbody", "tr"}
+    | {"td", "th", "b", "strong", "br"}
+)
+
+
+@lru_cache(maxsize=4)
+def _letter_html_class(ua_path: str) -> Any:
+    """WeasyPrint's HTML with the letters' own small user-agent stylesheet (``ua.css``)."""
     from weasyprint import CSS, HTML  # type: ignore[import-untyped]  # noqa: PLC0415 - imported in the worker
 
-    return HTML(string=html, base_url=base_url).render(stylesheets=[CSS(string=css)])
+    ua = CSS(filename=ua_path)
+
+    class LetterHTML(HTML):  # type: ignore[misc]
+        def _ua_stylesheets(self, forms: bool = False) -> list[Any]:
+            return [ua]
+
+    return LetterHTML
+
+
+def layout(html: str, css: str, templates: str) -> Any:
+    """Lay out a document of letters; ``templates`` is the letters' template folder (base URL, ``ua.css``)."""
+    from weasyprint import CSS  # noqa: PLC0415
+
+    letter_html = _letter_html_class(str(Path(templates) / "ua.css"))
+    return letter_html(string=html, base_url=templates).render(stylesheets=[CSS(string=css)])
 
 
 def page_ranges(doc: Any, references: Sequence[str]) -> dict[str, tuple[int, int]]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from arrears.letters.html import stylesheet
+from arrears.letters.html import LETTERS, stylesheet
 from arrears.letters.pdf import ChunkJob, build_html, layout, render_chunk
 from tests.letters.samples import LENDER, letter
 
@@ -106,12 +106,13 @@ def test_each_letter_of_a_batch_is_its_own_pdf_numbered_from_page_one(tmp_path):
     assert len(chunk.pages) == sum(f.pages for f in result.files)
 
 
-def _overflowing_text(doc, right_margin_px: float) -> list[str]:  # type: ignore[no-untyped-def]
+def _overflowing_text(doc) -> list[str]:  # type: ignore[no-untyped-def]
+    """Text that runs into the right page margin."""
     from weasyprint.formatting_structure.boxes import TextBox
 
     out = []
     for page in doc.pages:
-        limit = page.width - right_margin_px + 0.5
+        limit = page.width - page._page_box.margin_right + 0.5
         for box in page._page_box.descendants():
             if isinstance(box, TextBox) and box.position_x + box.width > limit:
                 out.append(box.text)
@@ -124,8 +125,8 @@ def test_a_very_long_name_and_address_still_fit_the_page(tmp_path):
     f = letter(7, borrower_name=long_name, address=long_address)
     html, good, failures = build_html(job(tmp_path, f))
     assert good and not failures
-    doc = layout(html, stylesheet(FONT), str(tmp_path))
-    assert _overflowing_text(doc, right_margin_px=20 * 96 / 25.4) == []
+    doc = layout(html, stylesheet(FONT), str(LETTERS))
+    assert _overflowing_text(doc) == []
     (file,) = render_chunk(job(tmp_path, f)).files
     assert flat(long_address) in flat(text_of(tmp_path / file.path))
 
@@ -171,3 +172,21 @@ def test_pdf_bytes_are_a_real_pdf(tmp_path):
     data = (tmp_path / file.path).read_bytes()
     assert data.startswith(b"%PDF-")
     assert PdfReader(io.BytesIO(data)).pages[0].mediabox.width == pytest.approx(595.28, abs=0.5)  # A4
+
+
+def test_the_letters_user_agent_stylesheet_covers_every_element_the_templates_use():
+    from html.parser import HTMLParser
+
+    from arrears.letters.pdf import UA_ELEMENTS
+
+    used: set[str] = set()
+
+    class Tags(HTMLParser):
+        def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
+            used.add(tag)
+
+    for template in LETTERS.rglob("*.html.j2"):
+        Tags().feed(template.read_text(encoding="utf-8"))
+    assert used <= UA_ELEMENTS, used - UA_ELEMENTS
+    ua = (LETTERS / "ua.css").read_text(encoding="utf-8")
+    assert all(re.search(rf"\b{tag}\b", ua) for tag in UA_ELEMENTS)
