@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from arrears.messaging.content import Lender
+
 LOCALES = ("zh_CN", "en_US")
 
 
@@ -27,22 +29,15 @@ class LetterDataError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Letterhead:
-    """The lender as the letter presents it (from settings)."""
+class Letterhead(Lender):
+    """The lender as a letter presents it (from settings): the reminders' sender details,
+    plus the postal address and the bank account for transfers."""
 
-    name_zh: str
-    name_en: str
     address_zh: str
     address_en: str
-    hotline: str
-    email: str
-    pay_url: str
     bank_name_zh: str
     bank_name_en: str
     bank_account: str
-
-    def name(self, locale: str) -> str:
-        return self.name_zh if locale == "zh_CN" else self.name_en
 
     def address(self, locale: str) -> str:
         return self.address_zh if locale == "zh_CN" else self.address_en

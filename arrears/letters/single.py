@@ -5,20 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import Engine, text
 
 from arrears.letters.produce import facts_for, render_letters
-from arrears.money import from_cents
 from arrears.planning import action_key
 from arrears.policy import Policy
 from arrears.positions import position_for
 from arrears.settings import Settings
 from arrears.store import letters as store
 from arrears.store.book import read_books
-from arrears.store.letters import LetterSource, as_date
 from models.letter import RENDERED
 
 
@@ -56,34 +53,24 @@ def loan_letter(
     with engine.connect() as conn:
         row = conn.execute(
             text(
-                "SELECT l.id, l.loan_no, l.product, l.currency, l.principal, l.penalty_rate_daily, l.contract_date,"
-                " b.borrower_id, b.name, b.address, b.locale FROM loan l"
+                "SELECT l.id AS loan_id, l.loan_no, l.product, l.currency, l.principal, l.penalty_rate_daily,"
+                " l.contract_date, b.borrower_id, b.name, b.address, b.locale FROM loan l"
                 " JOIN borrower b ON b.borrower_id = l.borrower_id WHERE l.loan_no = :n"
             ),
             {"n": loan_no},
         ).first()
         if row is None:
             raise LetterNotProduced(f"no loan {loan_no!r}")
-        (book,) = read_books(conn, row.id, row.id, as_of)
+        (book,) = read_books(conn, row.loan_id, row.loan_id, as_of)
     pos = position_for(book, as_of, policy)
     action, chosen = letter_action(policy, pos.stage, pos.risk, template)
     key = action_key("loan", loan_no, action, "letter", as_of)
-    source = LetterSource(
+    source = store.source_from(
+        row,
         key=key,
         action=action,
         template=chosen,
         as_of=as_of,
-        borrower_id=row.borrower_id,
-        name=row.name,
-        address=row.address,
-        locale=row.locale,
-        loan_id=row.id,
-        loan_no=loan_no,
-        product=row.product,
-        currency=row.currency,
-        principal=from_cents(row.principal),
-        penalty_rate_daily=Decimal(row.penalty_rate_daily),
-        contract_date=as_date(row.contract_date),
         dpd=pos.dpd,
         overdue=(pos.overdue_principal, pos.overdue_interest, pos.overdue_penalty, pos.overdue_fees, pos.overdue_total),
     )

@@ -64,33 +64,48 @@ def letters_to_render(conn: Connection, as_of: date) -> list[LetterSource]:
         {"d": as_of},
     ).all()
     return [
-        LetterSource(
+        source_from(
+            r,
             key=r.key,
             action=r.action,
             template=r.template,
             as_of=as_of,
-            borrower_id=r.borrower_id,
-            name=r.name,
-            address=r.address,
-            locale=r.locale,
-            loan_id=r.loan_id,
-            loan_no=r.loan_no,
-            product=r.product,
-            currency=r.currency,
-            principal=from_cents(r.principal),
-            penalty_rate_daily=Decimal(r.penalty_rate_daily),
-            contract_date=as_date(r.contract_date),
             dpd=r.dpd,
-            overdue=(
-                from_cents(r.overdue_principal),
-                from_cents(r.overdue_interest),
-                from_cents(r.overdue_penalty),
-                from_cents(r.overdue_fees),
-                from_cents(r.overdue_total),
+            overdue=tuple(
+                from_cents(v)
+                for v in (r.overdue_principal, r.overdue_interest, r.overdue_penalty, r.overdue_fees, r.overdue_total)
             ),
         )
         for r in rows
     ]
+
+
+def source_from(
+    r: Any, *, key: str, action: str, template: str, as_of: date, dpd: int, overdue: tuple[Decimal, ...]
+) -> LetterSource:
+    """A letter's source from a row of loan and borrower columns (``loan_id``, ``loan_no``,
+    ``product``, ``currency``, ``principal`` in cents, ``penalty_rate_daily``, ``contract_date``,
+    ``borrower_id``, ``name``, ``address``, ``locale``) and the day's figures."""
+    principal, interest, penalty, fees, total = overdue
+    return LetterSource(
+        key=key,
+        action=action,
+        template=template,
+        as_of=as_of,
+        borrower_id=r.borrower_id,
+        name=r.name,
+        address=r.address,
+        locale=r.locale,
+        loan_id=r.loan_id,
+        loan_no=r.loan_no,
+        product=r.product,
+        currency=r.currency,
+        principal=from_cents(r.principal),
+        penalty_rate_daily=Decimal(r.penalty_rate_daily),
+        contract_date=as_date(r.contract_date),
+        dpd=dpd,
+        overdue=(principal, interest, penalty, fees, total),
+    )
 
 
 def existing(conn: Connection, keys: Sequence[str]) -> dict[str, Any]:
