@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from arrears.money import from_cents
 from arrears.store import DAY
@@ -123,8 +124,11 @@ def record(conn: Connection, rows: Sequence[dict[str, Any]], now: datetime) -> N
         return
     have = existing(conn, [r["key"] for r in rows])
     fresh = [dict(r, created_at=now, updated_at=now) for r in rows if r["key"] not in have]
-    if fresh:
-        conn.execute(L.insert(), fresh)
+    if fresh:  # a letter another process recorded meanwhile keeps its row (same key, same bytes)
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        for i in range(0, len(fresh), 500):  # well under SQLite's limit of bound parameters
+            part = fresh[i : i + 500]
+            conn.execute(dialect.insert(L).values(part).on_conflict_do_nothing(index_elements=["key"]))
     for r in rows:
         old = have.get(r["key"])
         if old is not None and old.status == FAILED:
