@@ -3,7 +3,7 @@ them, and hand the new ones to the mail house as one print-ready batch."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 from prefect import get_run_logger
 
@@ -11,34 +11,33 @@ from arrears.letters.produce import (
     LetterRun,
     PrintBatch,
     assemble_print_batch,
+    facts_for,
     render_letters,
-    sources_to_facts,
 )
 from arrears.runtime import Runtime
 from arrears.store import letters as store
+from tasks.messages import wall_clock
 from tasks.retry import db_task
-
-
-def wall_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 @db_task("render-letters", "render-letters {as_of}")
 def render_day_letters(rt: Runtime, as_of: date) -> LetterRun:
     """A PDF for every planned letter of the day that has none yet (a failed one is tried again)."""
     with rt.engine.connect() as conn:
-        letters = sources_to_facts(store.letters_to_render(conn, as_of), rt.policy)
+        letters = [facts_for(src, rt.policy) for src in store.letters_to_render(conn, as_of)]
     if not letters:
         return LetterRun()
     run = render_letters(engine=rt.engine, policy=rt.policy, settings=rt.settings, letters=letters, now=wall_clock)
     log = get_run_logger()
     log.info(
-        "letters %s: %d rendered (%d pages, %.1f MB), %d failed",
+        "letters %s: %d rendered (%d pages, %.1f MB), %d failed; %.1f s of layout, worker peak %.0f MB",
         as_of,
         run.rendered,
         run.pages,
         run.bytes / 1e6,
         run.failed,
+        run.seconds,
+        run.peak_rss_mb,
     )
     for failure in run.failures[:20]:
         log.warning("letter not produced: %s", failure)

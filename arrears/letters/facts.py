@@ -39,12 +39,6 @@ class Letterhead(Lender):
     bank_name_en: str
     bank_account: str
 
-    def address(self, locale: str) -> str:
-        return self.address_zh if locale == "zh_CN" else self.address_en
-
-    def bank_name(self, locale: str) -> str:
-        return self.bank_name_zh if locale == "zh_CN" else self.bank_name_en
-
 
 @dataclass(frozen=True, slots=True)
 class LetterFacts:

@@ -69,10 +69,6 @@ class ChunkResult:
     peak_rss_mb: float = 0.0
 
 
-def letter_file_name(reference: str) -> str:
-    return f"{reference}.pdf"
-
-
 def build_html(job: ChunkJob) -> tuple[str, list[LetterFacts], list[LetterFailure]]:
     """The chunk's HTML with the letters whose data is good; the others as failures."""
     root = Path(job.templates)
@@ -241,7 +237,7 @@ def _render(job: ChunkJob) -> ChunkResult:
     parts = split(pdf, ranges, metadata)
     for f in good:
         data = parts[f.reference]
-        name = letter_file_name(f.reference)
+        name = f"{f.reference}.pdf"
         write_atomically(day_dir / name, data)
         start, end = ranges[f.reference]
         result.files.append(

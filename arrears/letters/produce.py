@@ -13,7 +13,7 @@ import csv
 import hashlib
 import io
 import multiprocessing
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -308,7 +308,3 @@ def verify_archive(*, engine: Engine, settings: Settings, as_of: date) -> tuple[
         if digest != r.sha256:
             problems.append(f"{r.reference}: {path}: sha256 {digest} differs from the recorded {r.sha256}")
     return len(rows), problems
-
-
-def sources_to_facts(sources: Iterable[LetterSource], policy: Policy) -> list[LetterFacts]:
-    return [facts_for(s, policy) for s in sources]
