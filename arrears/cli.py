@@ -226,6 +226,15 @@ def _register_message_commands() -> None:
     app.command("letter")(cli_letters.letter)
     app.add_typer(cli_letters.letters_app, name="letters")
 
+    from arrears import cli_cases as c
+
+    app.command("case")(c.case)
+    app.add_typer(c.ptp_app, name="ptp")
+    app.add_typer(c.dispute_app, name="dispute")
+    app.add_typer(c.hardship_app, name="hardship")
+    app.add_typer(c.calls_app, name="calls")
+    app.add_typer(c.legal_app, name="legal")
+
 
 _register_message_commands()
 

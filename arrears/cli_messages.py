@@ -110,7 +110,7 @@ def outbox_list(
     from sqlalchemy import select
 
     from arrears.cli import _engine
-    from arrears.dispatch import mask_recipient
+    from arrears.privacy import mask_recipient
     from arrears.store.outbox import T
 
     q = select(T.c.key, T.c.channel, T.c.recipient, T.c.status, T.c.reason, T.c.provider_id).order_by(T.c.id.desc())

@@ -23,6 +23,7 @@ from arrears.policy import Policy, load_policy
 from arrears.positions import position_for
 from arrears.store.actions import insert_planned
 from arrears.store.book import read_books
+from arrears.store.borrower_says import broken_promise_counts, disputed_loans, open_promises
 from arrears.store.positions import read_position_views, replace_positions
 
 
@@ -72,7 +73,10 @@ def classify_loans(
     engine = _engine(url)
     with _no_cyclic_gc(), engine.begin() as conn:
         books = read_books(conn, first_loan_id, last_loan_id, as_of)
-        rows = [position_for(book, as_of, policy) for book in books]
+        broken = broken_promise_counts(
+            conn, first_loan_id, last_loan_id, as_of, policy.promises.partial_counts_as_broken
+        )
+        rows = [position_for(book, as_of, policy, broken.get(book.loan_id, 0)) for book in books]
         replace_positions(conn, as_of, first_loan_id, last_loan_id, rows)
     return ClassifySummary(loans=len(rows), by_stage=Counter(row.stage for row in rows))
 
@@ -83,6 +87,12 @@ def plan_borrowers(
     """Plan the policy's actions for borrowers ``first..last`` and store the new ones."""
     policy = _policy(policy_path)
     with _engine(url).begin() as conn:
-        planned = plan_actions(read_position_views(conn, as_of, first_borrower, last_borrower), policy, as_of)
+        planned = plan_actions(
+            read_position_views(conn, as_of, first_borrower, last_borrower),
+            policy,
+            as_of,
+            disputed=disputed_loans(conn, as_of, first_borrower, last_borrower),
+            promises=open_promises(conn, as_of, first_borrower, last_borrower),
+        )
         new = insert_planned(conn, planned)
     return PlanSummary(planned=len(planned), new=new, by_channel=Counter(a.channel for a in planned))

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from arrears.messaging.batching import Mergeable, Shared, batch
-from arrears.privacy import mask_email, mask_phone
+from arrears.privacy import mask_recipient
 from arrears.providers.outcomes import (
     Accepted,
     Attachment,
@@ -69,10 +69,6 @@ class DispatchReport:
     @property
     def incomplete(self) -> int:
         return self.left_queued + self.undecided + self.held
-
-
-def mask_recipient(channel: str, recipient: str) -> str:
-    return mask_phone(recipient) if channel == "sms" else mask_email(recipient)
 
 
 def envelope(row: Any) -> Envelope:

@@ -80,6 +80,8 @@ class RiskSpec(_Strict):
 
 class ProductSpec(_Strict):
     waterfall: tuple[str, ...] = DEFAULT_WATERFALL
+    # after the lawyer's letter, where the claim goes: the contract's dispute-resolution clause
+    legal_track: Literal["arbitration", "litigation"] = "litigation"
     # the contract clause a demand letter rests on, per locale (zh_CN, en_US)
     clause: dict[str, str] = {}
 
@@ -132,6 +134,66 @@ class LettersSpec(_Strict):
     dispute_days: int = Field(default=15, ge=1, le=90)  # how long the borrower has to dispute in writing
 
 
+class ReminderSpec(_Strict):
+    action: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
+    channel: Literal["sms", "email"]
+    template: str = Field(min_length=1)
+    tone: Literal["friendly", "gentle", "firm"] = "friendly"
+
+
+class PromisesSpec(_Strict):
+    reminder_days_before: int = Field(default=1, ge=0, le=14)  # reminder on promised date - N days
+    reminders: list[ReminderSpec] = []
+    hold_ladder: bool = True  # while a promise is open the stage ladder pauses (its reminder still goes)
+    partial_counts_as_broken: bool = True  # for risk and escalation
+
+
+class DisputesSpec(_Strict):
+    reply_days: int = Field(default=15, ge=1, le=90)  # the lender answers a dispute within N days
+
+
+class EscalationRule(_Strict):
+    """Fires when every condition it names holds (rules are alternatives)."""
+
+    name: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
+    min_dpd: int | None = Field(default=None, ge=1)
+    broken_promises: int | None = Field(default=None, ge=1)
+    min_overdue_total: Decimal | None = Field(default=None, gt=0)
+    stages: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _has_condition(self) -> EscalationRule:
+        if self.min_dpd is None and self.broken_promises is None and self.min_overdue_total is None:
+            raise ValueError("needs at least one of min_dpd, broken_promises, min_overdue_total")
+        return self
+
+
+LEGAL_STEPS = ("lawyers_letter", "arbitration", "litigation", "enforcement")
+
+
+class EscalationSpec(_Strict):
+    rules: list[EscalationRule] = []
+    # days from escalation to each step's due date (the chain: lawyer's letter -> the product's
+    # legal track -> enforcement)
+    due_days: dict[str, int] = {
+        "lawyers_letter": 10,
+        "arbitration": 75,
+        "litigation": 120,
+        "enforcement": 240,
+    }
+
+    @field_validator("due_days")
+    @classmethod
+    def _every_step(cls, v: dict[str, int]) -> dict[str, int]:
+        missing = [s for s in LEGAL_STEPS if s not in v]
+        unknown = [s for s in v if s not in LEGAL_STEPS]
+        if missing or unknown:
+            raise ValueError(f"needs exactly {', '.join(LEGAL_STEPS)} (missing: {missing}, unknown: {unknown})")
+        if any(days < 0 for days in v.values()):
+            raise ValueError("days must not be negative")
+        return v
+
+
 RiskKey = Literal["any", "low", "medium", "high"]
 
 
@@ -143,6 +205,9 @@ class Policy(_Strict):
     strategy: dict[str, dict[RiskKey, list[ActionSpec]]]
     messages: MessagesSpec = MessagesSpec()
     letters: LettersSpec = LettersSpec()
+    promises: PromisesSpec = PromisesSpec()
+    disputes: DisputesSpec = DisputesSpec()
+    escalation: EscalationSpec = EscalationSpec()
 
     @model_validator(mode="after")
     def _strategy_names_stages(self) -> Policy:
@@ -165,6 +230,10 @@ class Policy(_Strict):
                             f"strategy.{stage}.{risk}[{i}].attach_to: {a.attach_to!r} is not an email action "
                             f"of the same list with per: {a.per}"
                         )
+        for i, rule in enumerate(self.escalation.rules):
+            for stage in rule.stages or ():
+                if stage not in known:
+                    raise ValueError(f"escalation.rules[{i}].stages: unknown stage {stage!r}")
         if "default" not in self.products:
             raise ValueError("products.default: required")
         return self
@@ -191,14 +260,14 @@ class Policy(_Strict):
         return self.products.get(name, self.products["default"])
 
     def message_templates(self) -> set[tuple[str, str]]:
-        """(channel, template) pairs the strategy sends as SMS or email."""
+        """(channel, template) pairs the strategy and the promise reminders send as SMS or email."""
         return {
             (a.channel, a.template)
             for by_risk in self.strategy.values()
             for actions in by_risk.values()
             for a in actions
             if a.channel in ("sms", "email")
-        }
+        } | {(r.channel, r.template) for r in self.promises.reminders}
 
     def letter_templates(self) -> set[str]:
         """Templates the strategy renders as PDF letters."""
@@ -208,6 +277,16 @@ class Policy(_Strict):
             for actions in by_risk.values()
             for a in actions
             if a.channel == "letter"
+        }
+
+    def call_templates(self) -> set[str]:
+        """Talking-point templates of the strategy's call tasks."""
+        return {
+            a.template
+            for by_risk in self.strategy.values()
+            for actions in by_risk.values()
+            for a in actions
+            if a.channel == "call_task"
         }
 
     def attachments(self) -> dict[str, str]:

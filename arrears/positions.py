@@ -7,7 +7,16 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import NamedTuple
 
-from arrears.engine import Installment, LoanTerms, Payment, assess, classify_stage, grade_risk
+from arrears.engine import (
+    Installment,
+    LoanTerms,
+    Payment,
+    RepaymentPlan,
+    Waiver,
+    assess_with_hardship,
+    classify_stage,
+    grade_risk,
+)
 from arrears.policy import Policy
 
 
@@ -24,6 +33,8 @@ class LoanBook(NamedTuple):
     secured: bool
     installments: tuple[Installment, ...]
     payments: tuple[Payment, ...]
+    plan: RepaymentPlan | None = None  # hardship: replaces the schedule from its effective date
+    waivers: tuple[Waiver, ...] = ()
 
 
 class PositionRow(NamedTuple):
@@ -49,7 +60,7 @@ def _terms(rate: Decimal, late_fee: Decimal, grace_days: int, waterfall: tuple[s
 
 def position_for(loan: LoanBook, as_of: date, policy: Policy, broken_promises: int = 0) -> PositionRow:
     terms = _terms(loan.penalty_rate_daily, loan.late_fee, loan.grace_days, policy.product(loan.product).waterfall)
-    s = assess(terms, loan.installments, loan.payments, as_of)
+    s = assess_with_hardship(terms, loan.installments, loan.payments, as_of, loan.plan, loan.waivers)
     stage = classify_stage(s.dpd, s.next_due_date, as_of, policy.stage_rules)
     risk = grade_risk(
         policy.risk_rules,

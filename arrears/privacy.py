@@ -30,6 +30,11 @@ def mask_email(email: str | None) -> str:
     return (local[:1] or "*") + "***@" + domain
 
 
+def mask_recipient(channel: str, recipient: str) -> str:
+    """A phone (SMS, calls) or an email address, masked."""
+    return mask_email(recipient) if channel == "email" else mask_phone(recipient)
+
+
 def mask_id_number(id_number: str | None) -> str:
     """110101199003071234 -> 1101**********1234 (region code and last 4 kept)."""
     if not id_number:

@@ -6,6 +6,7 @@ import os
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
@@ -45,6 +46,24 @@ class Settings(BaseSettings):
     )
     letter_worker_chunks: int = Field(
         default=20, ge=1, description="Chunks a letter process renders before it is replaced (frees font memory)."
+    )
+
+    # Collector call queues and legal work.
+    collectors: list[str] = Field(
+        default=["collector-1", "collector-2"], description='Who gets call tasks, e.g. ["li.na", "wang.wei"] (JSON).'
+    )
+    call_assignment: Literal["round_robin", "region"] = "round_robin"
+    collector_regions: dict[str, str] = Field(
+        default={}, description='region: address substring -> collector, e.g. {"上海": "li.na"} (JSON).'
+    )
+    legal_owners: dict[str, str] = Field(
+        default={
+            "lawyers_letter": "law firm: 上海明理律师事务所",
+            "arbitration": "law firm: 上海明理律师事务所",
+            "litigation": "law firm: 上海明理律师事务所",
+            "enforcement": "internal legal team",
+        },
+        description="Owner of each legal step: internal team, collection agency or law firm (JSON).",
     )
 
     # Twilio (SMS). Secrets: set here, or leave empty and create the Prefect Secret block

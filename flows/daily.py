@@ -1,4 +1,5 @@
-"""The daily collection run: snapshot -> classify -> plan -> letters -> reminders -> summary."""
+"""The daily collection run: snapshot -> judge promises -> classify -> track cases -> plan ->
+call queue -> escalate -> letters -> reminders -> summary."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from arrears.runtime import open_runtime
 from arrears.settings import get_settings
 from arrears.store.runs import finish_run, start_run
 from arrears.store.summary import DaySummary
+from tasks.cases import escalate, judge_promises, queue_calls, track_cases
 from tasks.channels import hand_to_channels
 from tasks.classify import classify_batch
 from tasks.database import prepare_database
@@ -62,10 +64,14 @@ def daily_collection(as_of: date | None = None, now: datetime | None = None, dry
         run_id = start_run(engine=rt.engine, as_of=day, flow_run_id=str(runtime.flow_run.id or "") or None)
         try:
             batches = snapshot_book(rt, day)
+            judge_promises(rt, day)
             classify_batch.map(unmapped(rt), batches, unmapped(day)).result()
+            track_cases(rt, day)
             bounds = planning_batches(rt, day)
             plans = plan_batch.map(unmapped(rt), bounds, unmapped(day)).result()
             hand_to_channels(rt, day)
+            queue_calls(rt, day)
+            escalate(rt, day)
             # letters before messages: an email that carries a letter attaches the archived PDF
             render_day_letters(rt, day)
             mailhouse_batch(rt, day)

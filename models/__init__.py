@@ -4,6 +4,18 @@ from sqlmodel import SQLModel
 
 from models.action import CollectionAction
 from models.borrower import Borrower, Contact
+from models.case import (
+    CallTask,
+    CaseEvent,
+    CollectionCase,
+    Dispute,
+    Hardship,
+    HardshipInstallment,
+    LegalCase,
+    LegalTask,
+    Promise,
+    StageChange,
+)
 from models.imports import ImportRun, QuarantinedRow
 from models.letter import Letter
 from models.loan import Installment, Loan, Payment
@@ -14,6 +26,16 @@ from models.run import CollectionRun
 metadata = SQLModel.metadata
 
 __all__ = [
+    "CallTask",
+    "CaseEvent",
+    "CollectionCase",
+    "Dispute",
+    "Hardship",
+    "HardshipInstallment",
+    "LegalCase",
+    "LegalTask",
+    "Promise",
+    "StageChange",
     "Borrower",
     "CollectionAction",
     "CollectionRun",

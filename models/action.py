@@ -30,5 +30,6 @@ class CollectionAction(SQLModel, table=True):
     channel: str = Field(max_length=16)
     template: str = Field(max_length=64)
     tone: str = Field(max_length=16)
-    status: str = Field(default=PLANNED, max_length=16)
+    status: str = Field(default=PLANNED, max_length=16)  # planned | suppressed | cancelled
+    reason: str | None = Field(default=None, max_length=200)  # why suppressed (dispute_hold, promise_open) or cancelled
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)

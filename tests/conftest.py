@@ -45,7 +45,12 @@ if _PG_PROBLEM and os.environ.get("ARREARS_REQUIRE_POSTGRES") == "1":
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A URL to an empty database: a new SQLite file, or a new schema on PostgreSQL."""
-    if request.param == "sqlite":
+    yield from empty_database(request.param, tmp_path_factory)
+
+
+def empty_database(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Yield a URL to an empty SQLite file or PostgreSQL schema (dropped afterwards)."""
+    if kind == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'arrears.db'}"
         return
     if _PG_PROBLEM:

@@ -1,6 +1,7 @@
 """The delinquency engine: pure functions over plain data (no Prefect, no I/O)."""
 
-from arrears.engine.ledger import Installment, LoanTerms, Overdue, Payment, Standing, assess
+from arrears.engine.hardship import RepaymentPlan, assess_with_hardship
+from arrears.engine.ledger import Installment, LoanTerms, Overdue, Payment, Standing, Waiver, assess
 from arrears.engine.risk import RiskRules, grade_risk
 from arrears.engine.stages import StageRules, classify_stage, days_in_stage
 
@@ -11,6 +12,9 @@ __all__ = [
     "Payment",
     "Standing",
     "assess",
+    "assess_with_hardship",
+    "RepaymentPlan",
+    "Waiver",
     "StageRules",
     "classify_stage",
     "days_in_stage",

@@ -19,9 +19,10 @@ The rules (README, "The delinquency engine"):
   figure is rounded once (see arrears.money).
 
 Within a day the order is: that day's payments, then that day's penalty, then
-the late-fee check. Between payment days the unpaid principal is constant, so
-penalty is accrued per interval, not per day: the cost is O(installments x
-payment days), independent of how long a loan has been overdue.
+the late-fee check, then a waiver taking effect that day (see arrears.engine.hardship).
+Between payment days the unpaid principal is constant, so penalty is accrued per
+interval, not per day: the cost is O(installments x payment days), independent of how
+long a loan has been overdue.
 """
 
 from __future__ import annotations
@@ -50,6 +51,16 @@ class Installment(NamedTuple):
 class Payment(NamedTuple):
     paid_on: date
     amount: Decimal
+
+
+class Waiver(NamedTuple):
+    """An approved waiver: at the end of ``effective_on`` the accrued penalty, interest and
+    fees of installments due by then are forgiven, oldest first, up to each limit."""
+
+    effective_on: date
+    penalty: Decimal
+    interest: Decimal
+    fees: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +137,21 @@ class _Book:
                 b[_FEES] += terms.late_fee
                 self.charged[k] = True
 
+    def waive(self, waiver: Waiver, day: int) -> None:
+        """Forgive up to the waiver's limits on installments due by ``day``, oldest first."""
+        for slot, limit in ((_PENALTY, waiver.penalty), (_INTEREST, waiver.interest), (_FEES, waiver.fees)):
+            for k in range(self.first_open, len(self.due)):
+                if limit <= 0 or self.due[k] > day:
+                    break
+                b = self.bal[k]
+                cut = min(b[slot], limit)
+                b[slot] -= cut
+                limit -= cut
+        for k in range(self.first_open, len(self.due)):
+            b = self.bal[k]
+            if self.settled[k] is None and self.due[k] <= day and not b[_PRINCIPAL] and not b[_INTEREST]:
+                self.settled[k] = day
+
     def pay(self, order: tuple[int, ...], amount: Decimal, day: int) -> Decimal:
         """Pay into the oldest open installments; return what is left over."""
         k, n = self.first_open, len(self.due)
@@ -155,6 +181,7 @@ def assess(
     installments: Sequence[Installment],
     payments: Sequence[Payment],
     as_of: date,
+    waivers: Sequence[Waiver] = (),
 ) -> Standing:
     """Run the waterfall for one loan through ``as_of`` and report its standing."""
     order = _DEFAULT_ORDER if terms.waterfall == DEFAULT_WATERFALL else _order(terms.waterfall)
@@ -163,17 +190,32 @@ def assess(
     # Days up to and including `through` have had penalty and fees applied.
     through = book.due[0] if book.due else cutoff
     credit = ZERO
+    pending = sorted((w.effective_on.toordinal(), w) for w in waivers if w.effective_on <= as_of)
     for pay in sorted(payments):  # (paid_on, amount): date order
         day = pay.paid_on.toordinal()
         if day > cutoff:
             break
+        while pending and pending[0][0] < day:
+            through = _waive(book, terms, pending.pop(0), through)
         if day - 1 > through:
             book.accrue(terms, through, day - 1)
             through = day - 1
         credit = book.pay(order, pay.amount + credit, day)
+    while pending:
+        through = _waive(book, terms, pending.pop(0), through)
     if cutoff > through:
         book.accrue(terms, through, cutoff)
     return _standing(book, credit, cutoff)
+
+
+def _waive(book: _Book, terms: LoanTerms, item: tuple[int, Waiver], through: int) -> int:
+    """Accrue through the waiver's day, then apply it; returns the new ``through``."""
+    day, waiver = item
+    if day > through:
+        book.accrue(terms, through, day)
+        through = day
+    book.waive(waiver, day)
+    return through
 
 
 def _standing(book: _Book, credit: Decimal, cutoff: int) -> Standing:

@@ -35,6 +35,9 @@ def check_policy_templates(policy: Policy) -> None:
     from arrears.letters.html import missing_templates
 
     missing += missing_templates(policy.letter_templates())
+    from arrears.cases.talking_points import missing_call_templates
+
+    missing += missing_call_templates(policy.call_templates())
     if missing:
         raise PolicyError(f"policy names templates that do not exist: {', '.join(missing)}")
 

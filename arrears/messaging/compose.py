@@ -40,6 +40,8 @@ def facts_for(a: ActionToQueue, policy: Policy) -> MessageFacts:
         next_due_date=a.next_due_date,
         next_amount_due=a.next_amount_due,
         deadline=payment_deadline(a.as_of, a.next_due_date, a.dpd, policy.messages.deadline_days),
+        promise_date=a.promise_date,
+        promise_amount=a.promise_amount,
     )
 
 

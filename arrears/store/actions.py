@@ -37,7 +37,8 @@ def insert_planned(conn: Connection, planned: Sequence[PlannedAction]) -> int:
                 "channel": a.channel,
                 "template": a.template,
                 "tone": a.tone,
-                "status": "planned",
+                "status": a.status,
+                "reason": a.reason,
                 "created_at": now,
             }
             for a in planned[i : i + CHUNK]

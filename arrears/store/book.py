@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, text
 
-from arrears.engine import Installment, Payment
+from arrears.engine import Installment, Payment, RepaymentPlan, Waiver
 from arrears.positions import LoanBook
+from arrears.store import DAY
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,8 +162,9 @@ def read_books(conn: Connection, first_loan_id: int, last_loan_id: int, as_of: d
         loans = r.cursor.fetchall()
     finally:
         r.cursor.close()
+    plans, waivers = _hardships(conn, first_loan_id, last_loan_id, as_of)
     empty: tuple[Any, ...] = ()
-    return [
+    books = [
         LoanBook(
             loan_id,
             loan_no,
@@ -177,6 +179,56 @@ def read_books(conn: Connection, first_loan_id: int, last_loan_id: int, as_of: d
         )
         for loan_id, loan_no, borrower_id, product, rate, fee, grace, secured in loans
     ]
+    if plans or waivers:
+        books = [
+            b._replace(plan=plans.get(b.loan_id), waivers=waivers.get(b.loan_id, ()))
+            if b.loan_id in plans or b.loan_id in waivers
+            else b
+            for b in books
+        ]
+    return books
+
+
+def _hardships(
+    conn: Connection, first: int, last: int, as_of: date
+) -> tuple[dict[int, RepaymentPlan], dict[int, tuple[Waiver, ...]]]:
+    """Active hardship arrangements in effect on ``as_of``: the latest plan and every waiver
+    (few loans have any: one small query per batch, one per plan)."""
+    rows = conn.execute(
+        text(
+            "SELECT id, loan_id, kind, effective_on, waive_penalty, waive_interest, waive_fees FROM hardship"
+            " WHERE loan_id BETWEEN :lo AND :hi AND status = 'active' AND effective_on <= :d ORDER BY effective_on, id"
+        ).bindparams(DAY),
+        {"lo": first, "hi": last, "d": as_of},
+    ).all()
+    if not rows:
+        return {}, {}
+    cents = _Cents()
+    dates = _Dates()
+    plans: dict[int, RepaymentPlan] = {}
+    waivers: dict[int, tuple[Waiver, ...]] = {}
+    plan_ids: dict[int, tuple[int, date]] = {}
+    for hid, loan_id, kind, effective, pen, intr, fees in rows:
+        if kind == "plan":
+            plan_ids[loan_id] = (hid, dates[effective])  # the latest plan wins
+        else:
+            waivers[loan_id] = (
+                *waivers.get(loan_id, ()),
+                Waiver(dates[effective], cents[pen], cents[intr], cents[fees]),
+            )
+    for loan_id, (hid, effective) in plan_ids.items():
+        lines = conn.execute(
+            text(
+                "SELECT seq, due_date, principal_due, interest_due, fee_due FROM hardship_installment"
+                " WHERE hardship_id = :h ORDER BY seq"
+            ),
+            {"h": hid},
+        ).all()
+        plans[loan_id] = RepaymentPlan(
+            effective,
+            tuple(Installment(dates[d], seq, cents[p], cents[i], cents[f]) for seq, d, p, i, f in lines),
+        )
+    return plans, waivers
 
 
 def _needs_full_schedule(early: tuple[Installment, ...], payments: tuple[Payment, ...]) -> bool:

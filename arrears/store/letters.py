@@ -59,7 +59,8 @@ def letters_to_render(conn: Connection, as_of: date) -> list[LetterSource]:
             " JOIN loan l ON l.id = a.loan_id"
             " JOIN position p ON p.as_of = a.as_of AND p.loan_id = a.loan_id"
             " LEFT JOIN letter t ON t.key = a.key"
-            " WHERE a.as_of = :d AND a.channel = 'letter' AND (t.id IS NULL OR t.status = 'failed')"
+            " WHERE a.as_of = :d AND a.channel = 'letter' AND a.status = 'planned'"
+            " AND (t.id IS NULL OR t.status = 'failed')"
             " ORDER BY a.key"
         ).bindparams(DAY),
         {"d": as_of},

@@ -47,6 +47,8 @@ class ActionToQueue:
     overdue: tuple[Decimal, Decimal, Decimal, Decimal, Decimal]  # principal, interest, penalty, fees, total
     next_due_date: date | None
     next_amount_due: Decimal
+    promise_amount: Decimal | None = None  # the loan's open promise on the day (promise reminders)
+    promise_date: date | None = None
 
 
 def actions_to_queue(conn: Connection, as_of: date) -> list[ActionToQueue]:
@@ -58,13 +60,16 @@ def actions_to_queue(conn: Connection, as_of: date) -> list[ActionToQueue]:
             " l.loan_no, l.currency, p.dpd, p.overdue_principal, p.overdue_interest, p.overdue_penalty,"
             " p.overdue_fees, p.overdue_total, p.next_due_date, p.credit,"
             " (SELECT i.principal_due + i.interest_due + i.fee_due FROM installment i"
-            "   WHERE i.loan_id = a.loan_id AND i.due_date = p.next_due_date) AS next_due"
+            "   WHERE i.loan_id = a.loan_id AND i.due_date = p.next_due_date) AS next_due,"
+            " pr.amount AS promise_amount, pr.promised_on"
             " FROM collection_action a"
             " JOIN borrower b ON b.borrower_id = a.borrower_id"
             " JOIN loan l ON l.id = a.loan_id"
             " JOIN position p ON p.as_of = a.as_of AND p.loan_id = a.loan_id"
             " LEFT JOIN outbox_message o ON o.key = a.key"
-            " WHERE a.as_of = :d AND a.channel IN ('sms', 'email') AND o.id IS NULL"
+            " LEFT JOIN promise pr ON pr.loan_id = a.loan_id AND pr.made_on <= a.as_of AND pr.promised_on >= a.as_of"
+            "   AND pr.status NOT IN ('superseded', 'cancelled')"
+            " WHERE a.as_of = :d AND a.channel IN ('sms', 'email') AND a.status = 'planned' AND o.id IS NULL"
             " ORDER BY a.key"
         ).bindparams(DAY),
         {"d": as_of},
@@ -93,6 +98,8 @@ def actions_to_queue(conn: Connection, as_of: date) -> list[ActionToQueue]:
                 overdue=tuple(from_cents(v) for v in (r[15], r[16], r[17], r[18], r[19])),  # type: ignore[arg-type]
                 next_due_date=_as_date(r.next_due_date),
                 next_amount_due=max(next_due, Decimal(0)),
+                promise_amount=from_cents(r.promise_amount) if r.promise_amount is not None else None,
+                promise_date=_as_date(r.promised_on),
             )
         )
     return out

@@ -26,6 +26,15 @@ class DaySummary:
     sent_in_run: int = 0  # provider calls that succeeded in this run (0 on a re-run of a finished day)
     letters: dict[str, int] = field(default_factory=dict)  # status -> the day's letters
     letter_failures: list[str] = field(default_factory=list)  # "reference: reason" of letters not produced
+    cases_opened: int = 0
+    cases_closed: dict[str, int] = field(default_factory=dict)  # close reason -> cases closed on the day
+    open_cases: int = 0
+    held: dict[str, int] = field(default_factory=dict)  # hold reason -> the day's actions held
+    promises_judged: dict[str, int] = field(default_factory=dict)  # kept | partly_kept | broken -> judged on the day
+    calls: dict[str, dict[str, int]] = field(default_factory=dict)  # collector -> status -> call tasks
+    new_legal_cases: list[tuple[str, str, str, str]] = field(default_factory=list)  # reference, loan, rule, owner
+    overdue_legal_tasks: list[tuple[str, str, str, str]] = field(default_factory=list)  # reference, task, owner, due
+    overdue_disputes: list[tuple[str, str, str]] = field(default_factory=list)  # loan, opened, reply by
     dry_run: bool = False
 
     def overdue_by_currency(self, stage: str | None = None) -> dict[str, Decimal]:
@@ -63,6 +72,13 @@ class DaySummary:
             "actions_by_channel": dict(sorted(self.actions_by_channel.items())),
             "messages": {f"{c}/{st}": n for (c, st), n in sorted(self.messages.items())},
             "letters": dict(sorted(self.letters.items())),
+            "cases": {"opened": self.cases_opened, "closed": self.cases_closed, "open": self.open_cases},
+            "held": self.held,
+            "promises_judged": self.promises_judged,
+            "calls": self.calls,
+            "new_legal_cases": [r for r, *_ in self.new_legal_cases],
+            "overdue_legal_tasks": len(self.overdue_legal_tasks),
+            "overdue_disputes": len(self.overdue_disputes),
         }
 
 
@@ -92,7 +108,47 @@ def read_day_summary(conn: Connection, as_of: date) -> DaySummary:
     s.messages = outbox.counts(conn, as_of)
     s.letters = letters.counts(conn, as_of)
     s.letter_failures = letters.failures(conn, as_of)
+    _read_cases(conn, s)
     return s
+
+
+def _read_cases(conn: Connection, s: DaySummary) -> None:
+    from arrears.store.borrower_says import overdue_disputes
+    from arrears.store.calls import call_counts
+    from arrears.store.legal import opened_on_day, overdue_legal_tasks
+
+    d = {"d": s.as_of}
+    s.cases_opened = int(
+        conn.execute(text("SELECT COUNT(*) FROM collection_case WHERE opened_on = :d").bindparams(DAY), d).scalar() or 0
+    )
+    s.cases_closed = dict(
+        conn.execute(  # type: ignore[arg-type]
+            text(
+                "SELECT close_reason, COUNT(*) FROM collection_case WHERE closed_on = :d GROUP BY close_reason"
+            ).bindparams(DAY),
+            d,
+        ).all()
+    )
+    s.open_cases = int(conn.execute(text("SELECT COUNT(*) FROM collection_case WHERE status = 'open'")).scalar() or 0)
+    s.held = dict(
+        conn.execute(  # type: ignore[arg-type]
+            text(
+                "SELECT reason, COUNT(*) FROM collection_action"
+                " WHERE as_of = :d AND status IN ('suppressed', 'cancelled')"
+                " GROUP BY reason"
+            ).bindparams(DAY),
+            d,
+        ).all()
+    )
+    s.promises_judged = dict(
+        conn.execute(  # type: ignore[arg-type]
+            text("SELECT status, COUNT(*) FROM promise WHERE judged_on = :d GROUP BY status").bindparams(DAY), d
+        ).all()
+    )
+    s.calls = call_counts(conn, s.as_of)
+    s.new_legal_cases = [(r.reference, r.loan_no, r.rule, r.owner or "") for r in opened_on_day(conn, s.as_of)]
+    s.overdue_legal_tasks = [(r.reference, r.kind, r.owner, str(r.due_on)) for r in overdue_legal_tasks(conn, s.as_of)]
+    s.overdue_disputes = [(r.loan_no, str(r.opened_on), str(r.reply_by)) for r in overdue_disputes(conn, s.as_of)]
 
 
 def planned_by_channel(conn: Connection, as_of: date) -> dict[str, int]:

@@ -1,0 +1,213 @@
+"""Legal cases in the database: escalation candidates, the case and its chain of tasks."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, text, update
+
+from arrears.cases.escalation import EscalationView, LegalStep, legal_reference
+from arrears.cases.promises import broken_statuses
+from arrears.money import from_cents
+from arrears.store import DAY
+from arrears.store.cases import add_event
+from models import LegalCase, LegalTask
+
+LC = LegalCase.__table__  # type: ignore[attr-defined]
+LT = LegalTask.__table__  # type: ignore[attr-defined]
+TASK_STATUSES = ("open", "in_progress", "done", "cancelled")
+
+
+class LegalError(ValueError):
+    pass
+
+
+def escalation_candidates(
+    conn: Connection, as_of: date, partial_counts_as_broken: bool
+) -> tuple[list[EscalationView], dict[int, str]]:
+    """Delinquent loans with an open case and no legal case for it, not held by a dispute or
+    an open promise; and the day's planned ``legal`` strategy actions (loan id -> action)."""
+    statuses = ", ".join(repr(s) for s in broken_statuses(partial_counts_as_broken))
+    rows = conn.execute(
+        text(
+            "SELECT p.loan_id, l.loan_no, c.id AS case_id, p.stage, p.dpd, p.overdue_total, l.product,"
+            " (SELECT COUNT(*) FROM promise pr WHERE pr.loan_id = p.loan_id AND pr.promised_on < :d"
+            f"   AND pr.status IN ({statuses})) AS broken"
+            " FROM position p JOIN collection_case c ON c.loan_id = p.loan_id AND c.status = 'open'"
+            " JOIN loan l ON l.id = p.loan_id"
+            " WHERE p.as_of = :d AND p.dpd > 0"
+            " AND NOT EXISTS (SELECT 1 FROM legal_case g WHERE g.case_id = c.id)"
+            " AND NOT EXISTS (SELECT 1 FROM dispute d WHERE d.loan_id = p.loan_id AND d.opened_on <= :d"
+            "   AND (d.resolved_on IS NULL OR d.resolved_on > :d))"
+            " AND NOT EXISTS (SELECT 1 FROM promise pr WHERE pr.loan_id = p.loan_id AND pr.made_on <= :d"
+            "   AND pr.promised_on >= :d AND pr.status NOT IN ('superseded', 'cancelled'))"
+            " ORDER BY p.loan_id"
+        ).bindparams(DAY),
+        {"d": as_of},
+    )
+    views = [
+        EscalationView(
+            r.loan_id, r.loan_no, r.case_id, r.stage, r.dpd, from_cents(r.overdue_total), int(r.broken), r.product
+        )
+        for r in rows
+    ]
+    planned = dict(
+        conn.execute(
+            text(
+                "SELECT loan_id, action FROM collection_action WHERE as_of = :d AND channel = 'legal'"
+                " AND status = 'planned'"
+            ).bindparams(DAY),
+            {"d": as_of},
+        ).all()
+    )
+    return views, planned  # type: ignore[return-value]
+
+
+def open_legal_case(
+    conn: Connection, view: EscalationView, rule: str, track: str, steps: list[LegalStep], as_of: date, now: datetime
+) -> str | None:
+    """Create the legal case and its tasks; None when the collection case already has one."""
+    if conn.execute(select(LC.c.id).where(LC.c.case_id == view.case_id)).first():
+        return None
+    reference = legal_reference(view.loan_no, as_of)
+    legal_id = conn.execute(
+        insert(LC)
+        .values(
+            reference=reference,
+            case_id=view.case_id,
+            loan_id=view.loan_id,
+            opened_on=as_of,
+            rule=rule,
+            track=track,
+            overdue_total=view.overdue_total,
+            status="open",
+            created_at=now,
+        )
+        .returning(LC.c.id)
+    ).scalar_one()
+    conn.execute(
+        insert(LT),
+        [
+            {
+                "legal_case_id": legal_id,
+                "seq": s.seq,
+                "kind": s.kind,
+                "owner": s.owner,
+                "due_on": s.due_on,
+                "status": "open",
+                "outcome": "",
+                "updated_at": now,
+            }
+            for s in steps
+        ],
+    )
+    add_event(
+        conn,
+        key=f"legal:{reference}:opened",
+        loan_id=view.loan_id,
+        as_of=as_of,
+        at=now,
+        kind="escalated",
+        actor="system",
+        source="daily-run",
+        detail=f"{reference} by rule {rule} at DPD {view.dpd}, overdue {view.overdue_total}: "
+        + " -> ".join(f"{s.kind} ({s.owner}, due {s.due_on})" for s in steps),
+    )
+    return reference
+
+
+def legal_cases(conn: Connection, status: str | None = None) -> list[Any]:
+    q = (
+        "SELECT g.id, g.reference, g.opened_on, g.rule, g.track, g.overdue_total, g.status, g.close_reason,"
+        " l.loan_no, l.currency,"
+        " (SELECT t.kind || ' (' || t.owner || ', due ' || t.due_on || ')' FROM legal_task t"
+        "   WHERE t.legal_case_id = g.id AND t.status IN ('open', 'in_progress') ORDER BY t.seq LIMIT 1) AS next_task"
+        " FROM legal_case g JOIN loan l ON l.id = g.loan_id"
+    )
+    params: dict[str, Any] = {}
+    if status:
+        q += " WHERE g.status = :s"
+        params["s"] = status
+    return list(conn.execute(text(q + " ORDER BY g.opened_on, g.reference"), params))
+
+
+def legal_case(conn: Connection, reference: str) -> tuple[Any, list[Any]]:
+    case = conn.execute(select(LC).where(LC.c.reference == reference)).first()
+    if case is None:
+        raise LegalError(f"no legal case {reference!r}")
+    tasks = list(conn.execute(select(LT).where(LT.c.legal_case_id == case.id).order_by(LT.c.seq)))
+    return case, tasks
+
+
+def update_task(
+    conn: Connection,
+    reference: str,
+    kind: str,
+    *,
+    status: str | None,
+    outcome: str | None,
+    owner: str | None,
+    as_of: date,
+    now: datetime,
+    actor: str,
+) -> None:
+    """Move a legal task on (status, outcome, owner); recorded on the case timeline."""
+    case, tasks = legal_case(conn, reference)
+    task = next((t for t in tasks if t.kind == kind), None)
+    if task is None:
+        raise LegalError(f"{reference} has no {kind} task (tasks: {', '.join(t.kind for t in tasks)})")
+    if status is not None and status not in TASK_STATUSES:
+        raise LegalError(f"status must be one of {', '.join(TASK_STATUSES)}")
+    values: dict[str, Any] = {"updated_at": now}
+    if status:
+        values["status"] = status
+    if outcome is not None:
+        values["outcome"] = outcome
+    if owner:
+        values["owner"] = owner
+    conn.execute(update(LT).where(LT.c.id == task.id).values(**values))
+    if status in ("done", "cancelled") and all(t.status in ("done", "cancelled") or t.id == task.id for t in tasks):
+        conn.execute(
+            update(LC)
+            .where(LC.c.id == case.id)
+            .values(status="closed", closed_on=as_of, close_reason=outcome or status)
+        )
+    changes = ", ".join(f"{k} {v}" for k, v in values.items() if k != "updated_at")
+    add_event(
+        conn,
+        key=f"legal:{reference}:{kind}:{now.isoformat()}",
+        loan_id=case.loan_id,
+        as_of=as_of,
+        at=now,
+        kind="legal_task",
+        actor=actor,
+        source="cli",
+        detail=f"{reference} {kind}: {changes}",
+    )
+
+
+def overdue_legal_tasks(conn: Connection, as_of: date) -> list[Any]:
+    return list(
+        conn.execute(
+            text(
+                "SELECT g.reference, t.kind, t.owner, t.due_on, t.status FROM legal_task t"
+                " JOIN legal_case g ON g.id = t.legal_case_id"
+                " WHERE t.status IN ('open', 'in_progress') AND t.due_on < :d ORDER BY t.due_on, g.reference"
+            ).bindparams(DAY),
+            {"d": as_of},
+        )
+    )
+
+
+def opened_on_day(conn: Connection, as_of: date) -> list[Any]:
+    return list(
+        conn.execute(
+            text(
+                "SELECT g.reference, g.rule, l.loan_no, g.overdue_total, l.currency,"
+                " (SELECT t.owner FROM legal_task t WHERE t.legal_case_id = g.id ORDER BY t.seq LIMIT 1) AS owner"
+                " FROM legal_case g JOIN loan l ON l.id = g.loan_id WHERE g.opened_on = :d ORDER BY g.reference"
+            ).bindparams(DAY),
+            {"d": as_of},
+        )
+    )
