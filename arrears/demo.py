@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from arrears.book.load import import_book
 from arrears.db import make_engine, upgrade
@@ -111,7 +111,31 @@ def _run_demo(
     )
     _show_messages(engine, fake, first_day, last_day, console)
     _show_letters(engine, fake, settings, first_day, last_day, console)
+    _show_cases(engine, last_day, console)
     return 0
+
+
+def _show_cases(engine: Engine, last: date, console: Console) -> None:
+    console.rule(f"7. cases, call queues and legal on {last}")
+    with engine.connect() as conn:
+        cases = dict(conn.execute(text("SELECT status, COUNT(*) FROM collection_case GROUP BY status")).all())
+        calls = conn.execute(
+            text("SELECT collector, COUNT(*) FROM call_task WHERE as_of = :d GROUP BY collector ORDER BY collector"),
+            {"d": last},
+        ).all()
+        legal = conn.execute(
+            text("SELECT g.reference, l.loan_no FROM legal_case g JOIN loan l ON l.id = g.loan_id ORDER BY g.reference")
+        ).all()
+    console.print(
+        f"collection cases: {cases.get('open', 0)} open, {cases.get('closed', 0)} closed (cured); "
+        f"call tasks today: " + (", ".join(f"{c} {n}" for c, n in calls) or "none")
+    )
+    console.print(f"legal cases: {len(legal)} (lawyer's letter -> litigation -> enforcement, owners, due dates)")
+    if legal:
+        console.print(f"one case:        arrears case {legal[0].loan_no} --as-of {last}", markup=False)
+        console.print(f"its legal work:  arrears legal show {legal[0].reference}", markup=False)
+        console.print("evidence packs:  arrears legal export --out var/legal", markup=False)
+    console.print(f"call queues:     arrears calls --as-of {last}", markup=False)
 
 
 def _show_letters(

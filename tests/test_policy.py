@@ -24,7 +24,8 @@ def test_default_policy_matches_the_domain_ladder():
     channels = {stage: {a.channel for a in policy.actions_for(stage, "low")} for stage in ("M1", "M2", "M3", "M3+")}
     assert channels["M1"] == {"sms", "email", "call_task"}
     assert "letter" in channels["M2"] and "letter" in channels["M3"]
-    assert "legal" in channels["M3+"]
+    assert "letter" in channels["M3+"]  # pre-litigation notice; escalation to legal is a rule:
+    assert [(r.name, r.min_dpd) for r in policy.escalation.rules][0] == ("over_90_dpd", 91)
 
 
 def test_risk_specific_actions_replace_the_any_list():

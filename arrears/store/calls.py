@@ -23,7 +23,16 @@ class CallError(ValueError):
 
 
 def calls_to_queue(conn: Connection, as_of: date) -> list[CallCandidate]:
-    """The day's planned call actions that have no call task yet."""
+    """The day's planned call actions that have no call task yet. A borrower without a phone
+    number gets none: the action is recorded as suppressed, reason ``no phone number``."""
+    conn.execute(
+        text(
+            "UPDATE collection_action SET status = 'suppressed', reason = 'no phone number'"
+            " WHERE as_of = :d AND channel = 'call_task' AND status = 'planned'"
+            " AND borrower_id IN (SELECT borrower_id FROM borrower WHERE phone IS NULL OR phone = '')"
+        ).bindparams(DAY),
+        {"d": as_of},
+    )
     rows = conn.execute(
         text(
             "SELECT a.key, a.loan_id, l.loan_no, a.borrower_id, b.address, p.stage, p.risk, p.dpd, p.overdue_total,"

@@ -109,7 +109,7 @@ def track_cases(conn: Connection, as_of: date, now: datetime) -> CaseDay:
         for r in conn.execute(
             text(
                 "SELECT c.loan_id FROM collection_case c JOIN position p ON p.loan_id = c.loan_id AND p.as_of = :d"
-                " WHERE c.status = 'open' AND c.opened_on < :d AND p.dpd = 0 ORDER BY c.loan_id"
+                " WHERE c.status = 'open' AND p.dpd = 0 ORDER BY c.loan_id"
             ).bindparams(DAY),
             p,
         )

@@ -27,8 +27,10 @@ from typer.testing import CliRunner
 from arrears.book.load import import_book
 from arrears.cli import app
 from arrears.db import make_engine, upgrade
+from arrears.policy import load_policy
 from arrears.settings import get_settings
 from arrears.store.summary import read_day_summary
+from arrears.summary import render_summary
 from tests.conftest import empty_database
 from tests.factories import write_book
 
@@ -295,6 +297,8 @@ def test_a_dispute_holds_every_contact_until_it_is_resolved(story: Story) -> Non
         summary = read_day_summary(conn, date(2026, 9, 1))
     assert ("LN-DISPUTE", "2026-08-03", "2026-08-18") in summary.overdue_disputes
     assert summary.held.get("dispute_hold", 0) >= 3
+    markdown = render_summary(summary, load_policy())
+    assert "disputes past their reply date" in markdown and "| LN-DISPUTE | 2026-08-03 | 2026-08-18 |" in markdown
     resumed = {(m.channel, m.template, m.status) for m in story.messages("DISPUTE", "2026-10-01")}
     assert {("sms", "m3_final_notice", "sent"), ("email", "m3_final_notice", "sent")} <= {
         (c, t, "sent" if s in ("sent", "delivered") else s) for c, t, s in resumed
@@ -325,6 +329,17 @@ def test_a_hardship_plan_restarts_dpd_from_the_plan_schedule(story: Story) -> No
         ("2026-08-03", "closed", "cured"),
         ("2026-10-01", "open", None),
     ]
+
+
+def test_the_summary_reports_new_legal_cases_and_overdue_legal_tasks_with_owners(story: Story) -> None:
+    owner = get_settings().legal_owners["lawyers_letter"]
+    with story.engine.connect() as conn:
+        on_escalation = read_day_summary(conn, date(2026, 8, 9))
+        weeks_later = read_day_summary(conn, date(2026, 9, 1))
+    assert on_escalation.new_legal_cases == [("LC-20260809-LN-BROKEN", "LN-BROKEN", "two_broken_promises", owner)]
+    assert ("LC-20260809-LN-BROKEN", "lawyers_letter", owner, "2026-08-19") in weeks_later.overdue_legal_tasks
+    markdown = render_summary(weeks_later, load_policy())
+    assert "legal tasks overdue" in markdown and "LC-20260809-LN-BROKEN" in markdown
 
 
 def test_escalating_the_same_case_again_creates_nothing_new(story: Story) -> None:
