@@ -36,7 +36,7 @@ class Letter(SQLModel, table=True):
     fees: Decimal = Field(sa_type=Money)
     total: Decimal = Field(sa_type=Money)
     deadline: date
-    status: str = Field(max_length=12)  # rendered | failed (a re-run tries a failed letter again)
+    status: str = Field(max_length=12)  # rendered | failed (a re-run tries it again) | cancelled (cure, dispute)
     error: str | None = Field(default=None, sa_type=Text)
     path: str | None = Field(default=None, max_length=300)  # relative to the letters directory
     sha256: str | None = Field(default=None, max_length=64)

@@ -80,7 +80,7 @@ def settings_env(db_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iter
     """ARREARS_* pointing at the test database (what the CLI and flows read at their edge)."""
     monkeypatch.setenv("ARREARS_DATABASE_URL", db_url)
     monkeypatch.setenv("ARREARS_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("ARREARS_WORKERS", "2")
+    monkeypatch.setenv("ARREARS_WORKERS", "1")  # in-process; the classify pool has its own test
     monkeypatch.setenv("ARREARS_BATCH_SIZE", "100")
     monkeypatch.setenv("ARREARS_LETTER_WORKERS", "1")  # in-process; the pool has its own test
     get_settings.cache_clear()

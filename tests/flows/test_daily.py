@@ -15,6 +15,7 @@ from arrears.db import make_engine
 from arrears.planning import PositionView, plan_actions
 from arrears.policy import load_policy
 from arrears.positions import position_for
+from arrears.settings import get_settings
 from arrears.store.book import read_books
 from arrears.synthetic import generate_book
 from flows.daily import daily_collection
@@ -37,8 +38,10 @@ def _rows(engine, stmt):  # type: ignore[no-untyped-def]
 
 
 def test_daily_flow_classifies_every_loan_exactly_as_the_engine_and_plans_actions(
-    prefect_harness, settings_env, providers, fresh_db, tmp_path
+    prefect_harness, settings_env, providers, fresh_db, tmp_path, monkeypatch
 ):
+    monkeypatch.setenv("ARREARS_WORKERS", "2")  # batches classified in the spawned process pool
+    get_settings.cache_clear()
     engine = _book(tmp_path, settings_env)
     state = daily_collection(as_of=AS_OF, return_state=True)
     assert state.is_completed(), state.message
