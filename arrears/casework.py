@@ -9,13 +9,13 @@ from datetime import date, datetime
 from sqlalchemy import Engine
 
 from arrears.cases.calls import assign_calls
-from arrears.cases.escalation import legal_chain, rule_fired
+from arrears.cases.escalation import legal_chain, legal_reference, rule_fired
 from arrears.policy import Policy
 from arrears.settings import Settings
 from arrears.store.borrower_says import judge_promises
 from arrears.store.calls import calls_to_queue, insert_calls, queued_per_collector
 from arrears.store.cases import CaseDay, track_cases
-from arrears.store.legal import escalation_candidates, open_legal_case
+from arrears.store.legal import NewLegalCase, escalation_candidates, open_legal_cases
 
 
 def judge_day_promises(engine: Engine, as_of: date, now: datetime) -> dict[str, int]:
@@ -63,14 +63,18 @@ def escalate_day(engine: Engine, policy: Policy, settings: Settings, as_of: date
     out = Escalated()
     with engine.begin() as conn:
         views, planned = escalation_candidates(conn, as_of, policy.promises.partial_counts_as_broken)
+        new = []
         for view in views:
             rule = rule_fired(view, policy.escalation) or planned.get(view.loan_id)
             if rule is None:
                 continue
             track = policy.product(view.product).legal_track
-            steps = legal_chain(as_of, track, policy.escalation, settings.legal_owners)
-            reference = open_legal_case(conn, view, rule, track, steps, as_of, now)
-            if reference:
-                out.references.append(reference)
-                out.by_rule[rule] = out.by_rule.get(rule, 0) + 1
+            new.append(
+                NewLegalCase(view, rule, track, legal_chain(as_of, track, policy.escalation, settings.legal_owners))
+            )
+        out.references = open_legal_cases(conn, new, as_of, now)
+        made = set(out.references)
+        for n in new:
+            if legal_reference(n.view.loan_no, as_of) in made:
+                out.by_rule[n.rule] = out.by_rule.get(n.rule, 0) + 1
     return out

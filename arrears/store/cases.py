@@ -241,27 +241,33 @@ def close_cases(
     if not loan_ids:
         return {}
     stopped = cancel_pending(conn, loan_ids, as_of, now, f"{reason}: {detail}", legal=True)
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     for i in range(0, len(loan_ids), CHUNK):
         ids = _in(loan_ids[i : i + CHUNK])
-        conn.execute(
+        closed = conn.execute(
             text(
                 "UPDATE collection_case SET status = 'closed', closed_on = :d, close_reason = :r, updated_at = :now"
-                f" WHERE status = 'open' AND loan_id IN ({ids})"
+                f" WHERE status = 'open' AND loan_id IN ({ids}) RETURNING id, loan_id"
             ).bindparams(DAY),
             {"d": as_of, "r": reason, "now": now},
-        )
-    for loan_id in loan_ids:
-        add_event(
-            conn,
-            key=f"closed:{loan_id}:{as_of}",
-            loan_id=loan_id,
-            as_of=as_of,
-            at=now,
-            kind=reason,
-            actor=actor,
-            source=source,
-            detail=f"{detail}; pending contacts, letters, calls and legal tasks cancelled",
-        )
+        ).all()
+        if not closed:
+            continue
+        events = [
+            {
+                "key": f"closed:{loan_id}:{as_of}",
+                "loan_id": loan_id,
+                "case_id": case_id,
+                "as_of": as_of,
+                "at": now,
+                "kind": reason,
+                "actor": actor,
+                "source": source,
+                "detail": f"{detail}; pending contacts, letters, calls and legal tasks cancelled",
+            }
+            for case_id, loan_id in closed
+        ]
+        conn.execute(dialect.insert(E).values(events).on_conflict_do_nothing(index_elements=["key"]))
     return stopped
 
 

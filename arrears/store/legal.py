@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from arrears.cases.escalation import EscalationView, LegalStep, legal_reference
 from arrears.cases.promises import broken_statuses
 from arrears.money import from_cents
 from arrears.store import DAY
 from arrears.store.cases import add_event
-from models import LegalCase, LegalTask
+from models import CaseEvent, LegalCase, LegalTask
 
 LC = LegalCase.__table__  # type: ignore[attr-defined]
 LT = LegalTask.__table__  # type: ignore[attr-defined]
+CE = CaseEvent.__table__  # type: ignore[attr-defined]
+CHUNK = 500
 TASK_STATUSES = ("open", "in_progress", "done", "cancelled")
 
 
@@ -64,57 +69,77 @@ def escalation_candidates(
     return views, planned  # type: ignore[return-value]
 
 
-def open_legal_case(
-    conn: Connection, view: EscalationView, rule: str, track: str, steps: list[LegalStep], as_of: date, now: datetime
-) -> str | None:
-    """Create the legal case and its tasks; None when the collection case already has one."""
-    if conn.execute(select(LC.c.id).where(LC.c.case_id == view.case_id)).first():
-        return None
-    reference = legal_reference(view.loan_no, as_of)
-    legal_id = conn.execute(
-        insert(LC)
-        .values(
-            reference=reference,
-            case_id=view.case_id,
-            loan_id=view.loan_id,
-            opened_on=as_of,
-            rule=rule,
-            track=track,
-            overdue_total=view.overdue_total,
-            status="open",
-            created_at=now,
-        )
-        .returning(LC.c.id)
-    ).scalar_one()
-    conn.execute(
-        insert(LT),
-        [
+@dataclass(frozen=True)
+class NewLegalCase:
+    view: EscalationView
+    rule: str
+    track: str
+    steps: list[LegalStep]
+
+
+def open_legal_cases(conn: Connection, new: Sequence[NewLegalCase], as_of: date, now: datetime) -> list[str]:
+    """Create legal cases with their tasks and timeline events, in slices of set-based inserts.
+    A collection case that already has a legal case gets none (``case_id`` is unique)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    created: list[str] = []
+    for i in range(0, len(new), CHUNK):
+        part = {n.view.case_id: n for n in new[i : i + CHUNK]}
+        rows = [
             {
-                "legal_case_id": legal_id,
-                "seq": s.seq,
-                "kind": s.kind,
-                "owner": s.owner,
-                "due_on": s.due_on,
+                "reference": legal_reference(n.view.loan_no, as_of),
+                "case_id": n.view.case_id,
+                "loan_id": n.view.loan_id,
+                "opened_on": as_of,
+                "rule": n.rule,
+                "track": n.track,
+                "overdue_total": n.view.overdue_total,
                 "status": "open",
-                "outcome": "",
-                "updated_at": now,
+                "created_at": now,
             }
-            for s in steps
-        ],
-    )
-    add_event(
-        conn,
-        key=f"legal:{reference}:opened",
-        loan_id=view.loan_id,
-        as_of=as_of,
-        at=now,
-        kind="escalated",
-        actor="system",
-        source="daily-run",
-        detail=f"{reference} by rule {rule} at DPD {view.dpd}, overdue {view.overdue_total}: "
-        + " -> ".join(f"{s.kind} ({s.owner}, due {s.due_on})" for s in steps),
-    )
-    return reference
+            for n in part.values()
+        ]
+        stmt = dialect.insert(LC).values(rows).on_conflict_do_nothing(index_elements=["case_id"])
+        ids = conn.execute(stmt.returning(LC.c.id, LC.c.case_id, LC.c.reference)).all()
+        if not ids:
+            continue
+        conn.execute(
+            insert(LT),
+            [
+                {
+                    "legal_case_id": legal_id,
+                    "seq": s.seq,
+                    "kind": s.kind,
+                    "owner": s.owner,
+                    "due_on": s.due_on,
+                    "status": "open",
+                    "outcome": "",
+                    "updated_at": now,
+                }
+                for legal_id, case_id, _ in ids
+                for s in part[case_id].steps
+            ],
+        )
+        events = []
+        for _, case_id, reference in ids:
+            n = part[case_id]
+            chain = " -> ".join(f"{s.kind} ({s.owner}, due {s.due_on})" for s in n.steps)
+            why = f"by rule {n.rule} at DPD {n.view.dpd}, overdue {n.view.overdue_total}"
+            events.append(
+                {
+                    "key": f"legal:{reference}:opened",
+                    "loan_id": n.view.loan_id,
+                    "case_id": case_id,
+                    "as_of": as_of,
+                    "at": now,
+                    "kind": "escalated",
+                    "actor": "system",
+                    "source": "daily-run",
+                    "detail": f"{reference} {why}: {chain}",
+                }
+            )
+            created.append(reference)
+        conn.execute(dialect.insert(CE).values(events).on_conflict_do_nothing(index_elements=["key"]))
+    return sorted(created)
 
 
 def legal_cases(conn: Connection, status: str | None = None) -> list[Any]:
