@@ -214,15 +214,7 @@ def open_dispute(
         )
         .returning(DS.c.id)
     ).scalar_one()
-    held = cancel_pending(conn, [loan_id], opened_on, now, DISPUTE_HOLD, legal=False)
-    conn.execute(
-        text(
-            "UPDATE collection_action SET status = 'suppressed', reason = :r"
-            " WHERE loan_id = :l AND status = 'cancelled'"
-            " AND reason = :r"
-        ),
-        {"r": DISPUTE_HOLD, "l": loan_id},
-    )
+    held = cancel_pending(conn, [loan_id], opened_on, now, DISPUTE_HOLD, legal=False, action_status="suppressed")
     add_event(
         conn,
         key=f"dispute:{dispute_id}:opened",

@@ -166,18 +166,26 @@ def _in(ids: Sequence[int]) -> str:
 
 
 def cancel_pending(
-    conn: Connection, loan_ids: Sequence[int], as_of: date, now: datetime, reason: str, *, legal: bool
+    conn: Connection,
+    loan_ids: Sequence[int],
+    as_of: date,
+    now: datetime,
+    reason: str,
+    *,
+    legal: bool,
+    action_status: str = "cancelled",
 ) -> dict[str, int]:
     """Stop everything not yet gone out for these loans: the day's planned actions not yet
-    handed to a channel, queued messages (not pre-due reminders), letters not yet printed,
-    open call tasks, and (``legal``) open legal cases and their tasks. Counts per kind."""
+    handed to a channel (marked ``action_status``: cancelled, or suppressed for a hold),
+    queued messages (not pre-due reminders), letters not yet printed, open call tasks, and
+    (``legal``) open legal cases and their tasks. Counts per kind."""
     out = {"actions": 0, "messages": 0, "letters": 0, "calls": 0, "legal_tasks": 0}
     for i in range(0, len(loan_ids), CHUNK):
         ids = _in(loan_ids[i : i + CHUNK])
-        p = {"d": as_of, "now": now, "r": reason}
+        p = {"d": as_of, "now": now, "r": reason, "st": action_status}
         out["actions"] += conn.execute(
             text(
-                "UPDATE collection_action SET status = 'cancelled', reason = :r"
+                "UPDATE collection_action SET status = :st, reason = :r"
                 f" WHERE as_of = :d AND status = 'planned' AND loan_id IN ({ids})"
                 " AND NOT EXISTS (SELECT 1 FROM outbox_message o WHERE o.key = collection_action.key)"
                 " AND NOT EXISTS (SELECT 1 FROM letter t WHERE t.key = collection_action.key AND t.status <> 'failed')"

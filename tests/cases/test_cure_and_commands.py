@@ -185,3 +185,17 @@ def test_a_borrower_without_a_phone_gets_no_call_task(settings_env, fresh_db, tm
     assert queue_day_calls(fresh_db, get_settings(), day, datetime.now(UTC)) == {}
     [a] = _rows(fresh_db, "SELECT status, reason FROM collection_action WHERE channel = 'call_task'")
     assert tuple(a) == ("suppressed", "no phone number")
+
+
+def test_a_dispute_opened_mid_day_holds_what_the_day_planned_at_once(settings_env, fresh_db, tmp_path):  # type: ignore[no-untyped-def]
+    import_book(engine=fresh_db, directory=_book(tmp_path))
+    classify_loans(settings_env, None, 1, 1, LETTER_DAY)
+    plan_borrowers(settings_env, None, "B1", "B1", LETTER_DAY)
+    result = _cli("dispute", "open", "LN1", "--reason", "amount is wrong", "--on", "2026-09-01")
+    assert result.exit_code == 0, result.output
+    actions = _rows(fresh_db, "SELECT action, status, reason FROM collection_action ORDER BY action")
+    assert [tuple(a) for a in actions] == [
+        ("m2_demand_letter", "suppressed", "dispute_hold"),
+        ("m2_firm_email", "suppressed", "dispute_hold"),
+        ("m2_firm_sms", "suppressed", "dispute_hold"),
+    ]
