@@ -136,6 +136,39 @@ def run(
     )
 
 
+@app.command()
+def backfill(
+    first: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    last: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD.")],
+    now: Annotated[
+        str | None, typer.Option("--now", help="The clock, ISO timestamp with offset (default: the real clock).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Render and record reminders; call no provider.")] = False,
+) -> None:
+    """Replay a range of days in order (one daily run per day, as subflows of one flow run).
+
+    Example: arrears backfill --from 2026-11-01 --to 2026-11-23
+    """
+    settings = get_settings()
+    start, end = _as_of(first, settings), _as_of(last, settings)
+    if end < start:
+        raise typer.BadParameter(f"--to {end} is before --from {start}", param_hint="--to")
+    _quiet_prefect()
+    _engine(settings)
+    from flows.backfill import backfill as backfill_flow
+
+    with err.status(f"backfill {start}..{end} under Prefect ..."):
+        state = backfill_flow(first=start, last=end, now=_now(now), dry_run=dry_run, return_state=True)
+    if not state.is_completed():
+        err.print(f"[red]backfill {start}..{end} ended {state.name}[/red]: {state.message or ''}")
+        raise typer.Exit(1)
+    for summary in state.result():
+        out.print(
+            f"collection {summary.as_of}: {summary.loans} loans, overdue {summary.overdue_text()}, "
+            f"{summary.actions} actions ({summary.new_actions} new), {summary.sent_in_run} sent by this run"
+        )
+
+
 def _now(value: str | None) -> datetime | None:
     if value is None:
         return None
