@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from arrears.runtime import Runtime
+from arrears.store.reports import recovery_by_stage, roll_rates
 from arrears.store.summary import DaySummary, read_day_summary
 from arrears.summary import render_summary
 from tasks.retry import db_task
@@ -12,9 +13,12 @@ from tasks.retry import db_task
 
 @db_task("summary", "summary {as_of}")
 def publish_summary(rt: Runtime, as_of: date, new_actions: int = 0, sent_in_run: int = 0) -> DaySummary:
-    """Read the whole day back from the database and publish it as a markdown artifact."""
+    """Read the whole day back from the database and publish it as a markdown artifact, with
+    the roll-rate matrix and the recovery by stage since the previous run day as tables."""
     with rt.engine.connect() as conn:
         summary = read_day_summary(conn, as_of)
+        prev, rolls = roll_rates(conn, as_of)
+        _, recovery = recovery_by_stage(conn, as_of)
     summary.new_actions = new_actions
     summary.sent_in_run = sent_in_run
     summary.dry_run = rt.settings.dry_run
@@ -23,4 +27,33 @@ def publish_summary(rt: Runtime, as_of: date, new_actions: int = 0, sent_in_run:
         markdown=render_summary(summary, rt.policy),
         description=f"Collection run {as_of}: counts by stage and risk, overdue totals, actions planned",
     )
+    if prev is not None:
+        stages = rt.policy.stage_rules.names
+        create_table_artifact(
+            key="roll-rates",
+            table=[
+                {
+                    "from": a,
+                    **{b: rolls.get((a, b), 0) for b in stages},
+                    "loans": sum(rolls.get((a, b), 0) for b in stages),
+                }
+                for a in stages
+            ],
+            description=f"Loans by stage on {prev} (rows) and on {as_of} (columns)",
+        )
+        create_table_artifact(
+            key="recovery-by-stage",
+            table=[
+                {
+                    "stage": r.stage,
+                    "currency": r.currency,
+                    "loans": r.loans,
+                    "overdue": str(r.overdue),
+                    "recovered": str(r.recovered),
+                    "rate": f"{r.rate:.2%}",
+                }
+                for r in recovery
+            ],
+            description=f"Paid {prev} (excl.) .. {as_of} by the loans overdue on {prev}, capped at their overdue",
+        )
     return summary

@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -340,6 +341,24 @@ def test_the_summary_reports_new_legal_cases_and_overdue_legal_tasks_with_owners
     assert ("LC-20260809-LN-BROKEN", "lawyers_letter", owner, "2026-08-19") in weeks_later.overdue_legal_tasks
     markdown = render_summary(weeks_later, load_policy())
     assert "legal tasks overdue" in markdown and "LC-20260809-LN-BROKEN" in markdown
+
+
+def test_roll_rates_and_recovery_compare_the_day_with_the_previous_run_day(story: Story) -> None:
+    from arrears.store.reports import recovery_by_stage, roll_rates
+
+    with story.engine.connect() as conn:
+        prev, rolls = roll_rates(conn, date(2026, 10, 31))
+        since, recovery = recovery_by_stage(conn, date(2026, 9, 1))
+    assert prev == date(2026, 10, 1)
+    assert rolls[("M3", "M3+")] == 3  # LN-NEVER, LN-BROKEN, LN-DISPUTE
+    assert rolls[("M1", "M2")] == 1  # LN-PLAN, behind on its plan
+    assert sum(rolls.values()) == len(LOANS)
+    assert since == date(2026, 8, 9)
+    [m1] = [r for r in recovery if r.stage == "M1"]
+    # on 2026-08-09 LN-PAYDAY owed 3100 + 8 days of penalty (12.00) + the late fee (50);
+    # its 4000 on 2026-09-01 recovers exactly that, the rest is not recovery
+    assert m1.recovered == Decimal("3162.00")
+    assert m1.overdue > m1.recovered and Decimal(0) < m1.rate < 1
 
 
 def test_escalating_the_same_case_again_creates_nothing_new(story: Story) -> None:

@@ -59,6 +59,17 @@ def test_a_backfill_ends_exactly_where_running_the_days_one_by_one_ends(
         assert _state(other) == one_by_one
         assert one_by_one[0] and one_by_one[3]  # positions and actions were compared, not two empty lists
 
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        tables = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["roll-rates", "recovery-by-stage"]))
+        )
+    described = {(a.key, a.description) for a in tables}
+    assert ("roll-rates", "Loans by stage on 2026-11-22 (rows) and on 2026-11-23 (columns)") in described
+    assert any(key == "recovery-by-stage" and "2026-11-22 (excl.) .. 2026-11-23" in d for key, d in described)
+
 
 def test_the_backfill_command_refuses_a_range_that_ends_before_it_starts(settings_env):  # type: ignore[no-untyped-def]
     result = CliRunner().invoke(app, ["backfill", "--from", "2026-11-23", "--to", "2026-11-01"])
