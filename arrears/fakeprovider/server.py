@@ -120,30 +120,45 @@ class LocalProviders:
     writes to ``engine``. ``env()`` is what points Arrears at both (demo and tests)."""
 
     def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.fake = FakeProviders()
+        self.webhooks: BackgroundServer | None = None
+
+    def _webhook_server(self, port: int) -> BackgroundServer:
         from arrears.webhooks import create_app
 
-        self.fake = FakeProviders()
-        port = free_port()
-        self.webhooks = BackgroundServer(
+        return BackgroundServer(
             create_app(
-                engine,
+                self.engine,
                 twilio_auth_token=self.fake.state.auth_token,
                 sendgrid_public_key=self.fake.callbacks.public_key,
                 public_base_url=f"http://127.0.0.1:{port}",  # Twilio signs the URL it calls
             ),
             port=port,
         )
-        self.fake.state.webhook_base = self.webhooks.url
 
     def env(self) -> dict[str, str]:
+        assert self.webhooks is not None, "start() first"
         return {**self.fake.env(), "ARREARS_WEBHOOK_BASE_URL": self.webhooks.url}
 
     def start(self) -> LocalProviders:
+        """Start the fake, then the webhook app on a port known before it starts (its public
+        URL is part of Twilio's signatures). A port picked free can be taken by someone else
+        before uvicorn binds it (the fake's own port 0 included): then another one is picked."""
         self.fake.start()
-        self.webhooks.start()
+        for attempt in range(5):
+            try:
+                self.webhooks = self._webhook_server(free_port()).start()
+                break
+            except RuntimeError:
+                if attempt == 4:
+                    raise
+        assert self.webhooks is not None
+        self.fake.state.webhook_base = self.webhooks.url
         return self
 
     def stop(self) -> None:
         self.fake.callbacks.drain()
-        self.webhooks.stop()
+        if self.webhooks is not None:
+            self.webhooks.stop()
         self.fake.stop()
