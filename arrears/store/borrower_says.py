@@ -72,11 +72,16 @@ def add_promise(
                 f"a promise made on {made_on} for {promised_on} is already recorded with amount {existing.amount}"
             )
         return int(existing.id), False
-    superseded = conn.execute(
-        update(PR)
-        .where(PR.c.loan_id == loan_id, PR.c.status == OPEN, PR.c.made_on <= made_on)
-        .values(status=SUPERSEDED)
-    ).rowcount
+    # one open promise per loan: the latest made supersedes the others (a backdated one,
+    # e.g. from an old call-outcome file, is recorded already superseded)
+    newer = conn.execute(
+        select(PR.c.id).where(PR.c.loan_id == loan_id, PR.c.status == OPEN, PR.c.made_on > made_on)
+    ).first()
+    superseded = 0
+    if newer is None:
+        superseded = conn.execute(
+            update(PR).where(PR.c.loan_id == loan_id, PR.c.status == OPEN).values(status=SUPERSEDED)
+        ).rowcount
     promise_id = conn.execute(
         insert(PR)
         .values(
@@ -84,7 +89,7 @@ def add_promise(
             amount=amount,
             made_on=made_on,
             promised_on=promised_on,
-            status=OPEN,
+            status=OPEN if newer is None else SUPERSEDED,
             actor=actor,
             source=source,
             note=note,
@@ -93,6 +98,8 @@ def add_promise(
         .returning(PR.c.id)
     ).scalar_one()
     detail = f"promised {amount} by {promised_on}" + (" (supersedes the open promise)" if superseded else "")
+    if newer is not None:
+        detail += " (recorded as superseded: a later promise is open)"
     add_event(
         conn,
         key=f"promise:{promise_id}:made",

@@ -94,6 +94,10 @@ def test_a_newer_promise_supersedes_the_open_one(settings_env, fresh_db, tmp_pat
     assert _cli("ptp", "add", "LN1", "--amount", "900", "--date", "2026-09-08", "--on", "2026-09-02").exit_code == 0
     rows = _rows(fresh_db, "SELECT amount, status FROM promise ORDER BY made_on")
     assert [tuple(r) for r in rows] == [(50000, "superseded"), (90000, "open")]
+    # a backdated promise (an old call-outcome file) does not reopen: the later one stays the open one
+    assert _cli("ptp", "add", "LN1", "--amount", "100", "--date", "2026-09-03", "--on", "2026-08-30").exit_code == 0
+    rows = _rows(fresh_db, "SELECT amount, status FROM promise ORDER BY made_on")
+    assert [tuple(r) for r in rows] == [(10000, "superseded"), (50000, "superseded"), (90000, "open")]
 
 
 def test_dispute_commands_refuse_what_makes_no_sense(settings_env, fresh_db, tmp_path):  # type: ignore[no-untyped-def]
