@@ -14,6 +14,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import Connection, select, text
 
+from arrears.messaging.render import TEMPLATES
 from arrears.money import from_cents
 from arrears.privacy import mask_email, mask_id_number, mask_phone, mask_recipient
 from arrears.settings import Settings
@@ -21,8 +22,6 @@ from arrears.store.borrower_says import disputes_of, hardships_of, promises_of
 from arrears.store.cases import timeline
 from arrears.store.legal import legal_case
 from models import Borrower, Installment, Loan, Payment
-
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 
 def _plain(value: Any) -> Any:

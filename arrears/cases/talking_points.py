@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import lru_cache
-from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+from arrears.messaging.render import TEMPLATES
 
 
 @lru_cache(maxsize=1)

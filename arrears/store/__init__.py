@@ -1,7 +1,15 @@
 """Database functions for the daily work: raw, batched SQL on the hot path."""
 
+from datetime import date
+from typing import Any
+
 from sqlalchemy import Date, bindparam
 
 # The business day bound as a DATE (SQLite keeps ISO text, PostgreSQL a date): every
 # day-scoped query in this package uses `:d` with this parameter.
 DAY = bindparam("d", type_=Date())
+
+
+def as_date(value: Any) -> date:
+    """A DATE column's value as a date (SQLite hands back ISO text)."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value))

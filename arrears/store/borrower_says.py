@@ -18,7 +18,7 @@ from arrears.cases.promises import OPEN, SUPERSEDED, PromiseError, broken_status
 from arrears.engine import Installment
 from arrears.money import from_cents
 from arrears.planning import DISPUTE_HOLD, PromiseView
-from arrears.store import DAY
+from arrears.store import DAY, as_date
 from arrears.store.cases import add_event, cancel_pending
 from models import Dispute, Hardship, HardshipInstallment, Promise
 
@@ -37,10 +37,6 @@ def loan_id_of(conn: Connection, loan_no: str) -> int:
     if loan_id is None:
         raise UnknownLoan(f"no loan {loan_no!r} in the book")
     return int(loan_id)
-
-
-def _day(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 # --- promises -----------------------------------------------------------------------------
@@ -130,11 +126,11 @@ def judge_promises(conn: Connection, as_of: date, now: datetime) -> dict[str, in
                     "SELECT COALESCE(SUM(amount), 0) FROM payment"
                     " WHERE loan_id = :l AND paid_on >= :a AND paid_on <= :b"
                 ).bindparams(bindparam("a", type_=Date()), bindparam("b", type_=Date())),
-                {"l": p.loan_id, "a": _day(p.made_on), "b": _day(p.promised_on)},
+                {"l": p.loan_id, "a": as_date(p.made_on), "b": as_date(p.promised_on)},
             ).scalar()
         )
         verdict = judge(p.amount, paid)
-        judged_on = _day(p.promised_on) + timedelta(days=1)
+        judged_on = as_date(p.promised_on) + timedelta(days=1)
         conn.execute(update(PR).where(PR.c.id == p.id).values(status=verdict, paid=paid, judged_on=judged_on))
         add_event(
             conn,
@@ -145,7 +141,7 @@ def judge_promises(conn: Connection, as_of: date, now: datetime) -> dict[str, in
             kind=f"promise_{verdict}",
             actor="system",
             source="daily-run",
-            detail=f"promised {p.amount} by {_day(p.promised_on)}, paid {paid}",
+            detail=f"promised {p.amount} by {as_date(p.promised_on)}, paid {paid}",
         )
         out[verdict] = out.get(verdict, 0) + 1
     return out
@@ -176,7 +172,7 @@ def open_promises(conn: Connection, as_of: date, first_borrower: str, last_borro
         ).bindparams(DAY),
         {"lo": first_borrower, "hi": last_borrower, "d": as_of},
     )
-    return {r.loan_id: PromiseView(r.loan_id, _day(r.made_on), _day(r.promised_on)) for r in rows}
+    return {r.loan_id: PromiseView(r.loan_id, as_date(r.made_on), as_date(r.promised_on)) for r in rows}
 
 
 def promises_of(conn: Connection, loan_id: int) -> list[Any]:

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from arrears.money import from_cents
 from arrears.privacy import mask_recipient
-from arrears.store import DAY
+from arrears.store import DAY, as_date
 from models import CaseEvent
 
 E = CaseEvent.__table__  # type: ignore[attr-defined]
@@ -30,20 +30,18 @@ class CaseDay:
     stage_changes: int
 
 
-def _prev_day(conn: Connection, as_of: date) -> date | None:
+def prev_run_day(conn: Connection, as_of: date) -> date | None:
     value = conn.execute(
         text("SELECT MAX(as_of) FROM position WHERE as_of < :d").bindparams(DAY), {"d": as_of}
     ).scalar()
-    if value is None:
-        return None
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
+    return None if value is None else as_date(value)
 
 
 def record_stage_changes(conn: Connection, as_of: date) -> int:
     """Replace the day's rows of ``stage_change``: each loan whose stage differs from the
     previous run day's (or that is seen delinquent for the first time)."""
     conn.execute(text("DELETE FROM stage_change WHERE as_of = :d").bindparams(DAY), {"d": as_of})
-    prev = _prev_day(conn, as_of)
+    prev = prev_run_day(conn, as_of)
     if prev is None:
         sql = (
             "INSERT INTO stage_change (as_of, loan_id, from_stage, to_stage, dpd)"
@@ -301,10 +299,6 @@ class TimelineEntry:
     detail: str
 
 
-def _day(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
 def _at(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
@@ -319,7 +313,7 @@ def timeline(conn: Connection, loan_id: int) -> list[TimelineEntry]:
     for r in conn.execute(
         text("SELECT as_of, at, kind, actor, source, detail FROM case_event WHERE loan_id = :l"), {"l": loan_id}
     ):
-        out.append(TimelineEntry(_day(r.as_of), _at(r.at), r.kind, r.actor, r.source, r.detail))
+        out.append(TimelineEntry(as_date(r.as_of), _at(r.at), r.kind, r.actor, r.source, r.detail))
     for r in conn.execute(
         text(
             "SELECT as_of, channel, template, recipient, status, reason, provider_id, queued_at, sent_at"
@@ -332,7 +326,9 @@ def timeline(conn: Connection, loan_id: int) -> list[TimelineEntry]:
             detail += f" ({r.reason})"
         if r.provider_id:
             detail += f", provider id {r.provider_id}"
-        out.append(TimelineEntry(_day(r.as_of), _at(r.sent_at or r.queued_at), r.channel, "system", "dispatch", detail))
+        out.append(
+            TimelineEntry(as_date(r.as_of), _at(r.sent_at or r.queued_at), r.channel, "system", "dispatch", detail)
+        )
     for r in conn.execute(
         text(
             "SELECT as_of, reference, template, status, sha256, print_batch, error, created_at FROM letter"
@@ -347,7 +343,7 @@ def timeline(conn: Connection, loan_id: int) -> list[TimelineEntry]:
             detail += f", mail-house {r.print_batch}"
         if r.error and r.status != "rendered":
             detail += f" ({r.error})"
-        out.append(TimelineEntry(_day(r.as_of), _at(r.created_at), "letter", "system", "letters", detail))
+        out.append(TimelineEntry(as_date(r.as_of), _at(r.created_at), "letter", "system", "letters", detail))
     for r in conn.execute(
         text(
             "SELECT as_of, collector, status, outcome, note, reason, logged_at, created_at FROM call_task"
@@ -358,12 +354,12 @@ def timeline(conn: Connection, loan_id: int) -> list[TimelineEntry]:
         detail = f"call for {r.collector}: {r.status}" + (f", {r.outcome}" if r.outcome else "")
         if r.reason:
             detail += f" ({r.reason})"
-        out.append(TimelineEntry(_day(r.as_of), _at(r.created_at), "call_task", "system", "call-queue", detail))
+        out.append(TimelineEntry(as_date(r.as_of), _at(r.created_at), "call_task", "system", "call-queue", detail))
     currency = conn.execute(text("SELECT currency FROM loan WHERE id = :l"), {"l": loan_id}).scalar() or ""
     for r in conn.execute(text("SELECT paid_on, amount, reference FROM payment WHERE loan_id = :l"), {"l": loan_id}):
         out.append(
             TimelineEntry(
-                _day(r.paid_on),
+                as_date(r.paid_on),
                 None,
                 "payment",
                 "borrower",

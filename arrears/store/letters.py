@@ -12,7 +12,7 @@ from sqlalchemy import Connection, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from arrears.money import from_cents
-from arrears.store import DAY
+from arrears.store import DAY, as_date
 from models import Letter, Loan
 from models.letter import FAILED, RENDERED
 
@@ -41,10 +41,6 @@ class LetterSource:
     contract_date: date
     dpd: int
     overdue: tuple[Decimal, Decimal, Decimal, Decimal, Decimal]  # principal, interest, penalty, fees, total
-
-
-def as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def letters_to_render(conn: Connection, as_of: date) -> list[LetterSource]:

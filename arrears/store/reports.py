@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Date, bindparam, text
 
 from arrears.money import from_cents
 from arrears.store import DAY
-from arrears.store.cases import _prev_day
+from arrears.store.cases import prev_run_day
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Recovery:
 
 
 def roll_rates(conn: Connection, as_of: date) -> tuple[date | None, dict[tuple[str, str], int]]:
-    prev = _prev_day(conn, as_of)
+    prev = prev_run_day(conn, as_of)
     if prev is None:
         return None, {}
     rows = conn.execute(
@@ -47,7 +47,7 @@ def roll_rates(conn: Connection, as_of: date) -> tuple[date | None, dict[tuple[s
 
 
 def recovery_by_stage(conn: Connection, as_of: date) -> tuple[date | None, list[Recovery]]:
-    prev = _prev_day(conn, as_of)
+    prev = prev_run_day(conn, as_of)
     if prev is None:
         return None, []
     rows = conn.execute(
