@@ -76,12 +76,13 @@ def import_(directory: Annotated[Path, typer.Argument(help="Folder with borrower
     """
     from arrears.book.load import import_book
     from arrears.book.reader import BookFileError
+    from arrears.vault import VaultUnavailable
 
     engine = _engine(get_settings())
     try:
         with err.status(f"importing {directory} ..."):
             result = import_book(engine=engine, directory=directory)
-    except BookFileError as e:
+    except (BookFileError, VaultUnavailable) as e:
         err.print(f"[red]import failed:[/red] {e}")
         raise typer.Exit(2) from None
     _print_import(result)
@@ -267,6 +268,14 @@ def _register_message_commands() -> None:
     app.add_typer(c.hardship_app, name="hardship")
     app.add_typer(c.calls_app, name="calls")
     app.add_typer(c.legal_app, name="legal")
+
+    from arrears import cli_guard as g
+
+    app.command("why")(g.why)
+    app.command("retention")(g.retention)
+    app.add_typer(g.flag_app, name="flag")
+    app.add_typer(g.keys_app, name="keys")
+    app.add_typer(g.borrower_app, name="borrower")
 
 
 _register_message_commands()

@@ -20,6 +20,7 @@ from arrears.policy import load_policy
 from arrears.privacy import mask_name, mask_phone
 from arrears.settings import Settings, get_settings
 from arrears.synthetic import generate_book
+from arrears.vault import DATA_KEYS_BLOCK, LOOKUP_KEY_BLOCK, IdVault, VaultUnavailable, new_key, vault_from
 from models import Borrower, Letter, Loan, OutboxMessage
 
 
@@ -73,8 +74,9 @@ def _run_demo(
     )
     console.print(f"({stats.bad_rows} deliberately bad rows included, to show the quarantine)")
     console.rule("2. import through the CSV path")
+    vault = demo_vault(settings, console)
     with console.status("importing ..."):
-        result = import_book(engine=engine, directory=book_dir)
+        result = import_book(engine=engine, directory=book_dir, vault=vault)
     console.print(f"imported {sum(result.rows_imported.values())} rows, quarantined {len(result.problems)}:")
     for p in result.problems:
         console.print(f"  {p.file}:{p.line} [{p.column or '-'}] {p.reason}", markup=False)
@@ -216,3 +218,21 @@ def _where_to_look(settings: Settings, last_day: date, console: Console) -> None
         "Prefect UI:      prefect server start   then open http://127.0.0.1:4200 "
         "(flow runs 'collection-<day>', with the summary artifact)"
     )
+
+
+def demo_vault(settings: Settings, console: Console) -> IdVault:
+    """The ID-number keys: from the environment or the Prefect Secret blocks; on a first demo,
+    new random keys saved as those Secret blocks (never in a file of the repository)."""
+    try:
+        return vault_from(settings)
+    except VaultUnavailable:
+        from prefect.blocks.system import Secret
+
+        keys, lookup = new_key(), new_key()
+        Secret(value=keys).save(DATA_KEYS_BLOCK, overwrite=False)
+        Secret(value=lookup).save(LOOKUP_KEY_BLOCK, overwrite=False)
+        console.print(
+            f"created the Prefect Secret blocks {DATA_KEYS_BLOCK!r} and {LOOKUP_KEY_BLOCK!r} with new random keys "
+            "(ID numbers are stored encrypted; see README: Personal data)"
+        )
+        return IdVault([keys], lookup)

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from arrears.guard import Decision
 from arrears.messaging.batching import Mergeable, Shared, batch
 from arrears.privacy import mask_recipient
 from arrears.providers.outcomes import (
@@ -61,6 +62,7 @@ class DispatchReport:
     requeued: int = 0  # reconciliation proved unsent
     recovered: int = 0  # reconciliation found them sent
     expired: int = 0
+    deferred: int = 0  # the guard moved them to the next allowed moment (sent by a later dispatch)
     requests: int = 0  # provider send calls
 
     def __add__(self, other: DispatchReport) -> DispatchReport:
@@ -114,6 +116,7 @@ class Dispatcher:
         rng: random.Random | None = None,
         log: Callable[[str], None] = lambda _m: None,
         letters_dir: Path | None = None,
+        screen: Callable[[Any, list[Any], datetime], dict[int, Decision]] | None = None,
     ) -> None:
         self.engine = engine
         self.provider = provider
@@ -125,6 +128,7 @@ class Dispatcher:
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.log = log
         self.letters_dir = letters_dir
+        self.screen = screen  # the contact-rules guard, asked again with the real clock before sending
 
     # -- reconciliation -------------------------------------------------------------
     def reconcile(self, ids: Sequence[int], settle_after_s: float) -> DispatchReport:
@@ -161,8 +165,12 @@ class Dispatcher:
         with self.engine.begin() as conn:
             rows = [r for r in outbox.load(conn, ids) if r.status == QUEUED]
             opted_out = self._suppress_opted_out(conn, rows)
-        report = DispatchReport(suppressed=len(opted_out))
-        rows = [r for r in rows if r.id not in opted_out]
+            rows = [r for r in rows if r.id not in opted_out]
+            decisions = self.screen(conn, rows, self.now()) if self.screen else {}
+        stopped = {i for i, d in decisions.items() if d.verdict == "suppress"}
+        later = {i for i, d in decisions.items() if d.verdict == "defer"}
+        report = DispatchReport(suppressed=len(opted_out) + len(stopped), deferred=len(later))
+        rows = [r for r in rows if r.id not in stopped and r.id not in later]
         waiting = [r for r in rows if carries_letter(r) and r.letter_status is None]
         if waiting:  # its letter is not rendered yet: the email waits (the flow renders letters first)
             self.log(f"{len(waiting)} emails wait for their letter to be rendered")

@@ -56,6 +56,7 @@ class PlannedAction:
     tone: str
     status: str = "planned"  # planned | suppressed (held: see reason)
     reason: str | None = None
+    audience: str = "borrower"  # or third_party: the borrower's consenting emergency contact
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +142,7 @@ def plan_actions(
                 tone=spec.tone,
                 status="suppressed" if reason else "planned",
                 reason=reason,
+                audience=spec.to,
             )
         )
     return planned

@@ -6,10 +6,11 @@ the key path and the reason (``strategy.M1.high[0].channel: ...``).
 
 from __future__ import annotations
 
+from datetime import time, timedelta
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -17,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from arrears.engine.ledger import COMPONENTS, DEFAULT_WATERFALL
 from arrears.engine.risk import RiskRules
 from arrears.engine.stages import CURRENT, PRE_DUE, Bucket, StageRules
+
+if TYPE_CHECKING:
+    from arrears.guard import GuardRules
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("default_policy.yaml")
 CHANNELS = ("sms", "email", "letter", "call_task", "legal")
@@ -107,11 +111,16 @@ class ActionSpec(_Strict):
     # letters only: the email action of the same stage and risk that carries this letter as a
     # PDF attachment when both fall on the same day (and the borrower consented to email)
     attach_to: str | None = Field(default=None, pattern=r"^[a-z0-9_]+$")
+    # who is contacted: the borrower, or (SMS only) the borrower's consenting emergency contact
+    # with a template marked third-party-safe (no debt details; checked at load)
+    to: Literal["borrower", "third_party"] = "borrower"
 
     @model_validator(mode="after")
     def _attach_only_letters(self) -> ActionSpec:
         if self.attach_to is not None and self.channel != "letter":
             raise ValueError("attach_to: only a letter can be attached to an email")
+        if self.to == "third_party" and (self.channel != "sms" or self.per != "loan"):
+            raise ValueError("to: third_party contacts are SMS with per: loan")
         return self
 
     def fires_on(self, day_in_stage: int) -> bool:
@@ -194,6 +203,114 @@ class EscalationSpec(_Strict):
         return v
 
 
+WEEKDAY = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _clock(value: str) -> time:
+    if value == "24:00":
+        return time(0)
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a time HH:MM") from None
+
+
+class ChannelGuardSpec(_Strict):
+    hours: tuple[str, str] | None = None  # local [start, end), e.g. ["08:00", "21:00"]; none: any time
+    per_day: int | None = Field(default=None, ge=0)  # per borrower, per local day
+    per_week: int | None = Field(default=None, ge=0)  # per borrower, per rolling 7 days
+
+    @field_validator("hours")
+    @classmethod
+    def _window(cls, v: tuple[str, str] | None) -> tuple[str, str] | None:
+        if v is None:
+            return v
+        start, end = _clock(v[0]), _clock(v[1])
+        if end != time(0) and end <= start:
+            raise ValueError("the window must end after it starts (use 24:00 for midnight)")
+        return v
+
+
+class HolidaysSpec(_Strict):
+    country: str = "CN"  # ISO code for the `holidays` package (its adjusted working days count as working)
+    subdivision: str | None = None
+
+    @model_validator(mode="after")
+    def _known(self) -> HolidaysSpec:
+        import holidays
+
+        try:
+            holidays.country_holidays(self.country, subdiv=self.subdivision)
+        except NotImplementedError as err:
+            raise ValueError(f"holidays: {err}") from None
+        return self
+
+
+class ThirdPartySpec(_Strict):
+    per_week: int = Field(default=1, ge=0)  # per contact person
+    total: int = Field(default=3, ge=0)  # per contact person, ever
+
+
+def _default_channels() -> dict[str, ChannelGuardSpec]:
+    return {
+        "sms": ChannelGuardSpec(hours=("08:00", "21:00"), per_day=2, per_week=6),
+        "email": ChannelGuardSpec(hours=("08:00", "21:00"), per_day=2, per_week=7),
+        "call_task": ChannelGuardSpec(hours=("08:00", "21:00"), per_day=1, per_week=4),
+        "letter": ChannelGuardSpec(per_day=2, per_week=3),
+    }
+
+
+class GuardSpec(_Strict):
+    channels: dict[Literal["sms", "email", "letter", "call_task"], ChannelGuardSpec] = Field(
+        default_factory=_default_channels
+    )
+    excluded_weekdays: list[WEEKDAY] = []
+    holidays: HolidaysSpec | None = HolidaysSpec()
+    after_conversation_hours: int = Field(default=48, ge=0)
+    max_defer_days: int = Field(default=3, ge=0, le=30)
+    stop_flags: list[Literal["cease_contact", "bankruptcy", "deceased", "legal_representation"]] = [
+        "cease_contact",
+        "bankruptcy",
+        "deceased",
+        "legal_representation",
+    ]
+    third_party: ThirdPartySpec = ThirdPartySpec()
+    forbidden_words: dict[str, list[str]] = {}  # locale -> words no template may contain
+
+    def rules(self) -> GuardRules:
+        from arrears.guard import ChannelRules, ContactCalendar, GuardRules, Hours
+        from arrears.guard.calendar import WEEKDAYS
+
+        channels = {
+            name: ChannelRules(
+                hours=Hours(_clock(c.hours[0]), _clock(c.hours[1])) if c.hours else None,
+                per_day=c.per_day,
+                per_week=c.per_week,
+            )
+            for name, c in {**_default_channels(), **self.channels}.items()
+        }
+        calendar = ContactCalendar(
+            excluded_weekdays=frozenset(WEEKDAYS.index(d) for d in self.excluded_weekdays),
+            country=self.holidays.country if self.holidays else None,
+            subdivision=self.holidays.subdivision if self.holidays else None,
+        )
+        return GuardRules(
+            channels=channels,
+            calendar=calendar,
+            after_conversation=timedelta(hours=self.after_conversation_hours),
+            stop_flags=frozenset(self.stop_flags),
+            third_party_per_week=self.third_party.per_week,
+            third_party_total=self.third_party.total,
+            max_defer=timedelta(days=self.max_defer_days),
+        )
+
+
+class RetentionSpec(_Strict):
+    # personal data of borrowers whose cases closed (and loans ended) over N days ago is
+    # anonymised by `arrears retention --apply`; aggregates stay
+    days: int = Field(default=1825, ge=30)
+
+
 RiskKey = Literal["any", "low", "medium", "high"]
 
 
@@ -208,6 +325,8 @@ class Policy(_Strict):
     promises: PromisesSpec = PromisesSpec()
     disputes: DisputesSpec = DisputesSpec()
     escalation: EscalationSpec = EscalationSpec()
+    guard: GuardSpec = GuardSpec()
+    retention: RetentionSpec = RetentionSpec()
 
     @model_validator(mode="after")
     def _strategy_names_stages(self) -> Policy:
@@ -244,6 +363,10 @@ class Policy(_Strict):
         return StageRules(self.stages.pre_due_days, buckets)
 
     @cached_property
+    def guard_rules(self) -> GuardRules:
+        return self.guard.rules()
+
+    @cached_property
     def risk_rules(self) -> RiskRules:
         r = self.risk
         return RiskRules(
@@ -268,6 +391,16 @@ class Policy(_Strict):
             for a in actions
             if a.channel in ("sms", "email")
         } | {(r.channel, r.template) for r in self.promises.reminders}
+
+    def third_party_templates(self) -> set[str]:
+        """SMS templates the strategy sends to third parties (each must be marked third-party-safe)."""
+        return {
+            a.template
+            for by_risk in self.strategy.values()
+            for actions in by_risk.values()
+            for a in actions
+            if a.to == "third_party"
+        }
 
     def letter_templates(self) -> set[str]:
         """Templates the strategy renders as PDF letters."""

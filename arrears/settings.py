@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         description="Owner of each legal step: internal team, collection agency or law firm (JSON).",
     )
 
+    # Personal data: ID numbers are encrypted at rest (see arrears/vault.py). Empty: the Prefect
+    # Secret blocks `arrears-data-keys` / `arrears-lookup-key`.
+    data_keys: SecretStr = Field(default=SecretStr(""), description="Fernet keys, comma-separated, newest first.")
+    lookup_key: SecretStr = Field(default=SecretStr(""), description="HMAC key of ID look-up hashes.")
+
     # Twilio (SMS). Secrets: set here, or leave empty and create the Prefect Secret block
     # `arrears-twilio-auth-token` / `arrears-sendgrid-api-key`.
     twilio_account_sid: str = ""
@@ -110,6 +115,10 @@ class Settings(BaseSettings):
     @property
     def resolved_letters_dir(self) -> Path:
         return (self.letters_dir or self.var_dir / "letters").resolve()
+
+    @property
+    def lender_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.lender_timezone)
 
     def today(self, now: datetime) -> date:
         """The lender's calendar day at ``now`` (aware)."""

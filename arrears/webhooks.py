@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sendgrid.helpers.eventwebhook import EventWebhook
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -95,6 +95,8 @@ def create_app(
             )
             if stop:
                 opt_out(conn, "sms", form.get("From", ""), "STOP", "twilio:inbound", t)
+            else:  # a reply is a conversation: the guard pauses contact for the policy's gap
+                replied(conn, form.get("From", ""), form.get("MessageSid", ""), t)
         # an empty TwiML answer: Twilio's own STOP handling sends the confirmation
         return Response("<Response/>", media_type="application/xml")
 
@@ -155,3 +157,10 @@ def _apply_sendgrid(conn: Any, ev: dict[str, Any], t: datetime) -> None:
         opt_out(conn, "email", email, SENDGRID_OPT_OUT[event], f"sendgrid:{event}", t)
     elif hard_bounce:
         opt_out(conn, "email", email, "hard bounce", "sendgrid:bounce", t)
+
+
+def replied(conn: Any, phone: str, sid: str, at: datetime) -> None:
+    from arrears.store.guard import record_conversation
+
+    for (borrower_id,) in conn.execute(text("SELECT borrower_id FROM borrower WHERE phone = :p"), {"p": phone}):
+        record_conversation(conn, f"twilio:{sid}:{borrower_id}", borrower_id, at, "sms", "twilio:reply")

@@ -1,5 +1,5 @@
 """The daily collection run: snapshot -> judge promises -> classify -> track cases -> plan ->
-call queue -> escalate -> letters -> reminders -> summary."""
+guard -> call queue -> escalate -> letters -> reminders -> summary."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from tasks.cases import escalate, judge_promises, queue_calls, track_cases
 from tasks.channels import hand_to_channels
 from tasks.classify import classify_batch
 from tasks.database import prepare_database
+from tasks.guard import guard_contacts
 from tasks.letters import mailhouse_batch, render_day_letters
-from tasks.messages import CHANNELS, chunks, queue_messages, send_messages, settle_outbox
+from tasks.messages import queue_messages, send_outbox
 from tasks.plan import plan_batch, planning_batches
 from tasks.report import publish_summary
 from tasks.snapshot import snapshot_book
@@ -69,6 +70,7 @@ def daily_collection(as_of: date | None = None, now: datetime | None = None, dry
             track_cases(rt, day)
             bounds = planning_batches(rt, day)
             plans = plan_batch.map(unmapped(rt), bounds, unmapped(day)).result()
+            guard_contacts(rt, day, clock)
             hand_to_channels(rt, day)
             queue_calls(rt, day)
             escalate(rt, day)
@@ -76,17 +78,7 @@ def daily_collection(as_of: date | None = None, now: datetime | None = None, dry
             render_day_letters(rt, day)
             mailhouse_batch(rt, day)
             queue_messages(rt, day)
-            dispatched = DispatchReport()
-            if not rt.settings.dry_run:
-                sends = []
-                for channel in CHANNELS:
-                    ids, settled = settle_outbox(rt, channel, day, clock)
-                    dispatched = dispatched + settled
-                    parts = chunks(ids, rt.settings.dispatch_chunk)
-                    sends.append(send_messages.map(unmapped(rt), unmapped(channel), parts))
-                for futures in sends:
-                    for report in futures.result():
-                        dispatched = dispatched + report
+            dispatched = DispatchReport() if rt.settings.dry_run else send_outbox(rt, day, clock, now)
             summary = publish_summary(
                 rt, day, new_actions=sum(p.new for p in plans), sent_in_run=dispatched.sent + dispatched.recovered
             )

@@ -16,6 +16,7 @@ from models.case import (
     Promise,
     StageChange,
 )
+from models.guard import BorrowerFlag, ContactDecision, Conversation
 from models.imports import ImportRun, QuarantinedRow
 from models.letter import Letter
 from models.loan import Installment, Loan, Payment
@@ -26,6 +27,9 @@ from models.run import CollectionRun
 metadata = SQLModel.metadata
 
 __all__ = [
+    "BorrowerFlag",
+    "ContactDecision",
+    "Conversation",
     "CallTask",
     "CaseEvent",
     "CollectionCase",

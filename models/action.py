@@ -32,4 +32,8 @@ class CollectionAction(SQLModel, table=True):
     tone: str = Field(max_length=16)
     status: str = Field(default=PLANNED, max_length=16)  # planned | suppressed | cancelled
     reason: str | None = Field(default=None, max_length=200)  # why suppressed (dispute_hold, promise_open) or cancelled
+    audience: str = Field(default="borrower", max_length=16)  # borrower | third_party
+    # the guard's plan-time decision: its rule, and for a deferred contact the next allowed moment
+    rule: str | None = Field(default=None, max_length=32)
+    not_before: datetime | None = Field(default=None, sa_type=AwareDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.types import AwareDateTime, utcnow
@@ -12,7 +12,7 @@ from models.types import AwareDateTime, utcnow
 
 class BorrowerBase(SQLModel):
     name: str = Field(max_length=200)
-    id_number: str = Field(max_length=64)  # 身份证号; never printed unmasked
+    id_number: str = Field(max_length=64)  # 身份证号, masked (1101**********1234): the clear value is never stored
     phone: str | None = Field(default=None, max_length=20)  # E.164
     email: str | None = Field(default=None, max_length=254)
     address: str | None = Field(default=None, max_length=500)
@@ -25,6 +25,9 @@ class BorrowerBase(SQLModel):
 # The stored borrower, keyed by the lender's own borrower id.
 class Borrower(BorrowerBase, table=True):
     borrower_id: str = Field(primary_key=True, max_length=64)
+    id_number_enc: str | None = Field(default=None, sa_type=Text)  # Fernet token (ARREARS_DATA_KEYS)
+    id_number_hash: str | None = Field(default=None, index=True, max_length=64)  # HMAC-SHA256 for look-ups
+    anonymised_at: datetime | None = Field(default=None, sa_type=AwareDateTime)  # retention
     updated_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
 
 

@@ -139,6 +139,7 @@ class CallTask(SQLModel, table=True):
     note: str = Field(default="", sa_type=Text)
     reason: str | None = Field(default=None, max_length=200)  # why cancelled
     logged_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    call_from: datetime | None = Field(default=None, sa_type=AwareDateTime)  # the guard's earliest allowed moment
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
 
 

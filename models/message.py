@@ -48,6 +48,8 @@ class OutboxMessage(SQLModel, table=True):
     segments: int | None = None  # SMS only
     merge_fields: str | None = Field(default=None, sa_type=Text)  # JSON: formatted values, for batched email
     letter_key: str | None = Field(default=None, max_length=200)  # email only: the letter it carries as a PDF
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")  # a third party, not the borrower
+    not_before: datetime | None = Field(default=None, sa_type=AwareDateTime)  # deferred by the guard until then
     status: str = Field(default=QUEUED, max_length=12)
     reason: str | None = Field(default=None, max_length=300)  # why suppressed / failed / held
     provider: str | None = Field(default=None, max_length=16)  # twilio | sendgrid | dry-run

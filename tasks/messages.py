@@ -7,9 +7,10 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from prefect import get_run_logger, runtime
+from prefect import get_run_logger, runtime, unmapped
 
 from arrears.dispatch import Dispatcher, DispatchReport, RetryRule
+from arrears.guarding import screen
 from arrears.messaging.compose import compose, letters_carried
 from arrears.providers.factory import build_provider, lender_from
 from arrears.runtime import Runtime
@@ -36,7 +37,7 @@ def queue_messages(rt: Runtime, as_of: date) -> Queued:
     """Render the day's planned SMS/email into the outbox (keys already there are skipped)."""
     with rt.engine.begin() as conn:
         actions = outbox.actions_to_queue(conn, as_of)
-        opted = outbox.suppressed(conn, "sms", (a.phone or "" for a in actions))
+        opted = outbox.suppressed(conn, "sms", (a.contact_phone or a.phone or "" for a in actions))
         opted.update(outbox.suppressed(conn, "email", ((a.email or "").lower() for a in actions)))
         rendered = outbox.rendered_letters(conn, as_of)  # letters are rendered before messages are queued
         carried = letters_carried(actions, rt.policy, rendered)
@@ -55,7 +56,9 @@ def queue_messages(rt: Runtime, as_of: date) -> Queued:
     return result
 
 
-def _dispatcher(rt: Runtime, channel: str) -> Dispatcher:
+def _dispatcher(rt: Runtime, channel: str, guard_now: datetime | None = None) -> Dispatcher:
+    """``guard_now``: the clock the guard decides by (a replayed day's); None: the real one, read
+    just before each send (so a message planned at 20:59 and sent at 21:01 is deferred)."""
     s = rt.settings
     return Dispatcher(
         rt.engine,
@@ -67,6 +70,7 @@ def _dispatcher(rt: Runtime, channel: str) -> Dispatcher:
         threads=s.dispatch_threads,
         log=get_run_logger().warning,
         letters_dir=s.resolved_letters_dir,
+        screen=lambda conn, rows, now: screen(conn, rows, rt.policy.guard_rules, guard_now or now),
     )
 
 
@@ -85,7 +89,7 @@ def settle_outbox(rt: Runtime, channel: str, as_of: date, now: datetime) -> tupl
     with rt.engine.begin() as conn:  # after reconciling: a re-queued message of an old day expires too
         report.expired = outbox.expire_stale(conn, channel, cutoff, wall_clock())
         report.suppressed = outbox.suppress_cured(conn, channel, as_of, wall_clock())
-        ids = outbox.ids_in_status(conn, channel, QUEUED, as_of)
+        ids = outbox.ids_in_status(conn, channel, QUEUED, as_of, due_by=now)
     if report.expired or report.suppressed or stuck:
         get_run_logger().warning(
             "%s: %d expired unsent, %d of cured loans suppressed; %d left `sending` by an earlier run: "
@@ -102,16 +106,33 @@ def _send_run_name() -> str:
 
 
 @db_task("send-messages", _send_run_name)
-def send_messages(rt: Runtime, channel: str, ids: list[int]) -> DispatchReport:
+def send_messages(rt: Runtime, channel: str, ids: list[int], now: datetime | None = None) -> DispatchReport:
     """Send one chunk through the provider's SDK. Every chunk of the run draws on the same
     per-provider token bucket, so the configured rate holds across concurrent tasks."""
-    report = _dispatcher(rt, channel).send(ids)
+    report = _dispatcher(rt, channel, now).send(ids)
     get_run_logger().info(
-        "%s: %d sent, %d failed, %d suppressed, %d left queued, %d undecided (%d requests)",
-        channel, report.sent, report.failed, report.suppressed, report.left_queued, report.undecided, report.requests,
+        "%s: %d sent, %d failed, %d suppressed, %d deferred, %d left queued, %d undecided (%d requests)",
+        channel, report.sent, report.failed, report.suppressed, report.deferred, report.left_queued, report.undecided,
+        report.requests,
     )  # fmt: skip
     return report
 
 
 def chunks(ids: list[int], size: int) -> list[list[int]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def send_outbox(rt: Runtime, day: date, clock: datetime, now: datetime | None) -> DispatchReport:
+    """Settle and send every channel's queued messages that are due by ``clock``, in chunks
+    (not a task: it orders the settle and send tasks). ``now``: the guard's clock (None: real)."""
+    dispatched = DispatchReport()
+    sends = []
+    for channel in CHANNELS:
+        ids, settled = settle_outbox(rt, channel, day, clock)
+        dispatched = dispatched + settled
+        parts = chunks(ids, rt.settings.dispatch_chunk)
+        sends.append(send_messages.map(unmapped(rt), unmapped(channel), parts, unmapped(now)))
+    for futures in sends:
+        for report in futures.result():
+            dispatched = dispatched + report
+    return dispatched

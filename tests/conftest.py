@@ -14,6 +14,12 @@ from sqlalchemy import Engine, create_engine, text
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+# ID numbers are encrypted at rest: the suite makes its own keys, none live in the repo
+if not os.environ.get("ARREARS_DATA_KEYS"):
+    from cryptography.fernet import Fernet
+
+    os.environ["ARREARS_DATA_KEYS"] = Fernet.generate_key().decode()
+    os.environ["ARREARS_LOOKUP_KEY"] = Fernet.generate_key().decode()
 
 from arrears.db import make_engine, upgrade  # noqa: E402
 from arrears.settings import get_settings  # noqa: E402

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 from arrears.engine import Installment, LoanTerms, Payment
 from arrears.positions import LoanBook
@@ -137,3 +138,17 @@ def seed_outbox(engine, *messages, body="text", sending_at=None):  # type: ignor
                 for key, channel, recipient, status, provider_id in messages
             ],
         )
+
+
+def policy_file(tmp: Path, **guard: object) -> Path:
+    """The shipped policy with ``guard`` keys replaced (e.g. ``holidays=None`` for a story whose
+    days fall on Chinese public holidays: the calendar has its own tests)."""
+    import yaml
+
+    from arrears.policy import DEFAULT_POLICY_PATH
+
+    data = yaml.safe_load(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
+    data.setdefault("guard", {}).update(guard)
+    path = tmp / "policy.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path

@@ -13,6 +13,8 @@ from sqlalchemy import Connection, Engine, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from arrears.book.reader import Problem, ValidatedBook, validate_book
+from arrears.settings import get_settings
+from arrears.vault import IdVault, vault_from
 from models import Borrower, Contact, ImportRun, Installment, Loan, Payment, QuarantinedRow
 from models.types import utcnow
 
@@ -31,15 +33,21 @@ class ImportResult:
         return 3 if self.problems else 0
 
 
-def import_book(*, engine: Engine, directory: Path) -> ImportResult:
-    """Validate the CSV files in ``directory`` and upsert the good rows in one transaction."""
+def import_book(*, engine: Engine, directory: Path, vault: IdVault | None = None) -> ImportResult:
+    """Validate the CSV files in ``directory`` and upsert the good rows in one transaction.
+
+    ID numbers are stored encrypted with a look-up hash and a masked copy (``vault``: from the
+    settings or Prefect Secret blocks when not given); the clear value is never written.
+    """
+    if vault is None:
+        vault = vault_from(get_settings())
     with engine.begin() as conn:
         book = validate_book(
             directory,
             known_borrowers=lambda ids: _existing(conn, Borrower.__table__, "borrower_id", ids),  # type: ignore[attr-defined]
             known_loans=lambda nos: _existing(conn, Loan.__table__, "loan_no", nos),  # type: ignore[attr-defined]
         )
-        imported = _write(conn, book)
+        imported = _write(conn, book, vault)
         run_id = _record_run(conn, directory, book, imported)
     return ImportResult(run_id, book.rows_read, imported, book.problems)
 
@@ -73,9 +81,10 @@ def _rows(records: Iterable[Any], **extra: Any) -> list[dict[str, Any]]:
     return [{**asdict(r), **extra} for r in records]
 
 
-def _write(conn: Connection, book: ValidatedBook) -> dict[str, int]:
+def _write(conn: Connection, book: ValidatedBook, vault: IdVault) -> dict[str, int]:
     now = utcnow()
-    upsert(conn, Borrower.__table__, _rows(book.good("borrowers.csv"), updated_at=now), ["borrower_id"])  # type: ignore[attr-defined]
+    borrowers = [{**r, **vault.protect(r["id_number"])} for r in _rows(book.good("borrowers.csv"), updated_at=now)]
+    upsert(conn, Borrower.__table__, borrowers, ["borrower_id"])  # type: ignore[attr-defined]
     upsert(conn, Loan.__table__, _rows(book.good("loans.csv")), ["loan_no"])  # type: ignore[attr-defined]
     loan_ids = _loan_ids(conn, {r.loan_no for n in ("installments.csv", "payments.csv") for r in book.good(n)})
     installments = [

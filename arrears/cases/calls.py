@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 RISK_ORDER = {"high": 0, "medium": 1, "low": 2}
@@ -28,6 +29,7 @@ class CallCandidate:
     dpd: int
     overdue_total: Decimal
     template: str
+    call_from: datetime | None = None  # the guard's earliest allowed moment (borrower's hours)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,11 @@ fits the policy's SMS segment limit (run at start-up and by ``arrears templates 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from arrears.messaging.content import LOCALES, Lender, sample_facts
-from arrears.messaging.render import TemplateMissing, render, template_names
+from arrears.messaging.content_rules import forbidden_word_problems, third_party_problems
+from arrears.messaging.render import TEMPLATES, TemplateMissing, render, template_names
 from arrears.policy import Policy, PolicyError
 
 SAMPLE_LENDER = Lender(
@@ -40,6 +42,15 @@ def check_policy_templates(policy: Policy) -> None:
     missing += missing_call_templates(policy.call_templates())
     if missing:
         raise PolicyError(f"policy names templates that do not exist: {', '.join(missing)}")
+    check_content(policy)
+
+
+def check_content(policy: Policy, root: Path = TEMPLATES) -> None:
+    """Fail when a third-party template carries debt details or any template a forbidden word."""
+    problems = third_party_problems(policy.third_party_templates(), LOCALES, root)
+    problems += forbidden_word_problems(policy.guard.forbidden_words, root)
+    if problems:
+        raise PolicyError("templates fail the content checks: " + "; ".join(problems))
 
 
 def check_templates(policy: Policy, lender: Lender = SAMPLE_LENDER) -> list[TemplateCheck]:

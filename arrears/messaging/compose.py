@@ -46,7 +46,11 @@ def facts_for(a: ActionToQueue, policy: Policy) -> MessageFacts:
 
 
 def why_not(a: ActionToQueue, opted_out: Mapping[str, str]) -> str | None:
-    """The reason this message must not be sent, or None."""
+    """The reason this message must not be sent, or None (the guard decided the rest)."""
+    if a.audience == "third_party":
+        if not a.contact_phone:
+            return "third_party_consent: no consenting third party"
+        return f"opted out ({opted_out[a.contact_phone]})" if a.contact_phone in opted_out else None
     if a.channel == "sms":
         if not a.phone:
             return "no phone number"
@@ -62,6 +66,12 @@ def why_not(a: ActionToQueue, opted_out: Mapping[str, str]) -> str | None:
         if a.email.lower() in opted_out:
             return f"opted out ({opted_out[a.email.lower()]})"
     return None
+
+
+def recipient_of(a: ActionToQueue) -> str:
+    if a.audience == "third_party":
+        return a.contact_phone or ""
+    return (a.phone if a.channel == "sms" else (a.email or "").lower()) or ""
 
 
 def letters_carried(actions: Iterable[ActionToQueue], policy: Policy, planned: Iterable[str]) -> dict[str, str]:
@@ -111,7 +121,9 @@ def compose(
                 "loan_id": a.loan_id,
                 "template": a.template,
                 "locale": a.locale,
-                "recipient": (a.phone if a.channel == "sms" else (a.email or "").lower()) or "",
+                "recipient": recipient_of(a),
+                "contact_id": a.contact_id if a.audience == "third_party" else None,
+                "not_before": a.not_before,
                 "subject": r.subject,
                 "body_text": r.text,
                 "body_html": r.html,

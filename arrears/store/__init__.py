@@ -1,6 +1,6 @@
 """Database functions for the daily work: raw, batched SQL on the hot path."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Date, bindparam
@@ -13,3 +13,11 @@ DAY = bindparam("d", type_=Date())
 def as_date(value: Any) -> date:
     """A DATE column's value as a date (SQLite hands back ISO text)."""
     return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def as_moment(value: Any) -> datetime | None:
+    """A timestamp as an aware datetime (SQLite hands back ISO text through raw SQL; UTC if naive)."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

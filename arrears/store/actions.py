@@ -39,6 +39,7 @@ def insert_planned(conn: Connection, planned: Sequence[PlannedAction]) -> int:
                 "tone": a.tone,
                 "status": a.status,
                 "reason": a.reason,
+                "audience": a.audience,
                 "created_at": now,
             }
             for a in planned[i : i + CHUNK]

@@ -11,11 +11,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from arrears.cases.calls import OUTCOMES, CallCandidate, QueuedCall
 from arrears.money import from_cents
-from arrears.store import DAY
+from arrears.store import DAY, as_moment
 from arrears.store.cases import add_event
 from models import CallTask
 
 CT = CallTask.__table__  # type: ignore[attr-defined]
+
+
+CONVERSATIONS = ("reached", "ptp", "dispute", "refused")  # the borrower was on the line
 
 
 class CallError(ValueError):
@@ -36,7 +39,7 @@ def calls_to_queue(conn: Connection, as_of: date) -> list[CallCandidate]:
     rows = conn.execute(
         text(
             "SELECT a.key, a.loan_id, l.loan_no, a.borrower_id, b.address, p.stage, p.risk, p.dpd, p.overdue_total,"
-            " a.template FROM collection_action a"
+            " a.template, a.not_before FROM collection_action a"
             " JOIN borrower b ON b.borrower_id = a.borrower_id JOIN loan l ON l.id = a.loan_id"
             " JOIN position p ON p.as_of = a.as_of AND p.loan_id = a.loan_id"
             " LEFT JOIN call_task k ON k.key = a.key"
@@ -57,6 +60,7 @@ def calls_to_queue(conn: Connection, as_of: date) -> list[CallCandidate]:
             r.dpd,
             from_cents(r.overdue_total),
             r.template,
+            as_moment(r.not_before),
         )
         for r in rows
     ]
@@ -84,6 +88,7 @@ def insert_calls(conn: Connection, as_of: date, calls: Sequence[QueuedCall], now
             "dpd": q.call.dpd,
             "overdue_total": q.call.overdue_total,
             "template": q.call.template,
+            "call_from": q.call.call_from,
             "status": "open",
             "note": "",
             "created_at": now,
@@ -135,6 +140,10 @@ def log_call(
         source=f"call:{task_id}",
         detail=f"{outcome}" + (f": {note}" if note else ""),
     )
+    if outcome in CONVERSATIONS:  # the guard leaves the borrower in peace for the policy's gap
+        from arrears.store.guard import record_conversation
+
+        record_conversation(conn, f"call:{task_id}", task.borrower_id, now, "call", f"call:{outcome}")
     return task
 
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Date, bindparam, func, select, text, update
+from sqlalchemy import Connection, Date, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from arrears.money import from_cents
-from arrears.store import DAY
+from arrears.store import DAY, as_moment
 from models import Letter, OutboxMessage, Suppression
 from models.message import QUEUED, REVIEW, SENDING, SENT, SUPPRESSED
 
@@ -49,6 +49,10 @@ class ActionToQueue:
     next_amount_due: Decimal
     promise_amount: Decimal | None = None  # the loan's open promise on the day (promise reminders)
     promise_date: date | None = None
+    audience: str = "borrower"  # or third_party: the first consenting contact gets it
+    not_before: datetime | None = None  # the guard's moment (deferred: the next allowed one)
+    contact_id: int | None = None
+    contact_phone: str | None = None
 
 
 def actions_to_queue(conn: Connection, as_of: date) -> list[ActionToQueue]:
@@ -61,7 +65,9 @@ def actions_to_queue(conn: Connection, as_of: date) -> list[ActionToQueue]:
             " p.overdue_fees, p.overdue_total, p.next_due_date, p.credit,"
             " (SELECT i.principal_due + i.interest_due + i.fee_due FROM installment i"
             "   WHERE i.loan_id = a.loan_id AND i.due_date = p.next_due_date) AS next_due,"
-            " pr.amount AS promise_amount, pr.promised_on"
+            " pr.amount AS promise_amount, pr.promised_on, a.audience, tc.id AS contact_id,"
+            " CASE WHEN a.rule = 'allowed' THEN NULL ELSE a.not_before END AS not_before,"
+            " tc.phone AS contact_phone"
             " FROM collection_action a"
             " JOIN borrower b ON b.borrower_id = a.borrower_id"
             " JOIN loan l ON l.id = a.loan_id"
@@ -69,6 +75,8 @@ def actions_to_queue(conn: Connection, as_of: date) -> list[ActionToQueue]:
             " LEFT JOIN outbox_message o ON o.key = a.key"
             " LEFT JOIN promise pr ON pr.loan_id = a.loan_id AND pr.made_on <= a.as_of AND pr.promised_on >= a.as_of"
             "   AND pr.status NOT IN ('superseded', 'cancelled')"
+            " LEFT JOIN contact tc ON a.audience = 'third_party' AND tc.id ="
+            "   (SELECT MIN(c2.id) FROM contact c2 WHERE c2.borrower_id = a.borrower_id AND c2.consent)"
             " WHERE a.as_of = :d AND a.channel IN ('sms', 'email') AND a.status = 'planned' AND o.id IS NULL"
             " ORDER BY a.key"
         ).bindparams(DAY),
@@ -100,6 +108,10 @@ def actions_to_queue(conn: Connection, as_of: date) -> list[ActionToQueue]:
                 next_amount_due=max(next_due, Decimal(0)),
                 promise_amount=from_cents(r.promise_amount) if r.promise_amount is not None else None,
                 promise_date=_as_date(r.promised_on),
+                audience=r.audience,
+                not_before=as_moment(r.not_before),
+                contact_id=r.contact_id,
+                contact_phone=r.contact_phone,
             )
         )
     return out
@@ -150,10 +162,16 @@ def add_suppression(conn: Connection, channel: str, address: str, reason: str, s
     return bool(conn.execute(stmt).rowcount)
 
 
-def ids_in_status(conn: Connection, channel: str, status: str, as_of: date | None = None) -> list[int]:
-    q = select(T.c.id).where(T.c.channel == channel, T.c.status == status).order_by(T.c.id)
+def ids_in_status(
+    conn: Connection, channel: str, status: str, as_of: date | None = None, due_by: datetime | None = None
+) -> list[int]:
+    """Message ids, a borrower's together (the guard counts a borrower's messages in one chunk);
+    ``due_by``: only those not deferred past that moment."""
+    q = select(T.c.id).where(T.c.channel == channel, T.c.status == status).order_by(T.c.borrower_id, T.c.id)
     if as_of is not None:
         q = q.where(T.c.as_of <= bindparam("d", as_of, type_=Date()))
+    if due_by is not None:
+        q = q.where(or_(T.c.not_before.is_(None), T.c.not_before <= due_by))
     return list(conn.execute(q).scalars())
 
 
@@ -210,8 +228,10 @@ def suppress_queued(conn: Connection, message_id: int, reason: str, now: datetim
 
 
 def expire_stale(conn: Connection, channel: str, before: date, now: datetime) -> int:
-    """Queued messages of days before ``before`` are too old to send: expired, with the reason."""
+    """Queued messages of days before ``before`` are too old to send: expired, with the reason.
+    A message the guard deferred counts from the day it was deferred to."""
     q = update(T).where(T.c.channel == channel, T.c.status == QUEUED, T.c.as_of < bindparam("b", before, type_=Date()))
+    q = q.where(or_(T.c.not_before.is_(None), T.c.not_before < datetime.combine(before, time(0), tzinfo=UTC)))
     return int(conn.execute(q.values(status="expired", reason=f"not sent by {before}", updated_at=now)).rowcount)
 
 

@@ -29,7 +29,8 @@ class DaySummary:
     cases_opened: int = 0
     cases_closed: dict[str, int] = field(default_factory=dict)  # close reason -> cases closed on the day
     open_cases: int = 0
-    held: dict[str, int] = field(default_factory=dict)  # hold reason -> the day's actions held
+    held: dict[str, int] = field(default_factory=dict)  # hold reason or guard rule -> the day's actions held
+    guard: dict[tuple[str, str], int] = field(default_factory=dict)  # (verdict, rule) -> contacts, latest decision
     promises_judged: dict[str, int] = field(default_factory=dict)  # kept | partly_kept | broken -> judged on the day
     calls: dict[str, dict[str, int]] = field(default_factory=dict)  # collector -> status -> call tasks
     new_legal_cases: list[tuple[str, str, str, str]] = field(default_factory=list)  # reference, loan, rule, owner
@@ -60,6 +61,12 @@ class DaySummary:
     def actions(self) -> int:
         return sum(self.actions_by_channel.values())
 
+    def guard_count(self, verdict: str) -> int:
+        return sum(n for (v, _), n in self.guard.items() if v == verdict)
+
+    def guard_rules(self, verdict: str) -> list[tuple[str, int]]:
+        return sorted(((r, n) for (v, r), n in self.guard.items() if v == verdict), key=lambda rn: (-rn[1], rn[0]))
+
     def stage_count(self, stage: str) -> int:
         return sum(n for (s, _), n in self.by_stage_risk.items() if s == stage)
 
@@ -74,6 +81,7 @@ class DaySummary:
             "letters": dict(sorted(self.letters.items())),
             "cases": {"opened": self.cases_opened, "closed": self.cases_closed, "open": self.open_cases},
             "held": self.held,
+            "guard": {f"{v}/{r}": n for (v, r), n in sorted(self.guard.items())},
             "promises_judged": self.promises_judged,
             "calls": self.calls,
             "new_legal_cases": [r for r, *_ in self.new_legal_cases],
@@ -108,6 +116,9 @@ def read_day_summary(conn: Connection, as_of: date) -> DaySummary:
     s.messages = outbox.counts(conn, as_of)
     s.letters = letters.counts(conn, as_of)
     s.letter_failures = letters.failures(conn, as_of)
+    from arrears.store.guard import decision_counts
+
+    s.guard = decision_counts(conn, as_of)
     _read_cases(conn, s)
     return s
 
@@ -133,9 +144,8 @@ def _read_cases(conn: Connection, s: DaySummary) -> None:
     s.held = dict(
         conn.execute(  # type: ignore[arg-type]
             text(
-                "SELECT reason, COUNT(*) FROM collection_action"
-                " WHERE as_of = :d AND status IN ('suppressed', 'cancelled')"
-                " GROUP BY reason"
+                "SELECT CASE WHEN status = 'suppressed' THEN COALESCE(rule, reason) ELSE reason END AS why, COUNT(*)"
+                " FROM collection_action WHERE as_of = :d AND status IN ('suppressed', 'cancelled') GROUP BY why"
             ).bindparams(DAY),
             d,
         ).all()

@@ -21,7 +21,7 @@ from arrears.db import make_engine
 from arrears.settings import get_settings
 from arrears.synthetic import generate_book
 from flows.daily import daily_collection
-from models import CollectionAction, OutboxMessage, Suppression
+from models import Borrower, CollectionAction, OutboxMessage, Suppression
 from tests.factories import day
 
 AS_OF = day("2026-11-23")
@@ -135,10 +135,15 @@ def test_a_stop_reply_suppresses_every_later_sms_to_that_number(prefect_harness,
     before = len(providers.sms)
     state = daily_collection(as_of=week_later, now=NOW + timedelta(days=7), return_state=True)
     assert state.is_completed(), state.message
-    later = _rows(book, select(OutboxMessage).where(OutboxMessage.as_of == week_later, OutboxMessage.channel == "sms"))
-    to_stopped = [m for m in later if m.recipient in phones]
+    later = _rows(
+        book,
+        select(CollectionAction.status, CollectionAction.rule, Borrower.phone)
+        .join(Borrower, Borrower.borrower_id == CollectionAction.borrower_id)
+        .where(CollectionAction.as_of == week_later, CollectionAction.channel == "sms"),
+    )
+    to_stopped = [a for a in later if a.phone in phones]
     assert to_stopped, "the check needs a later SMS to a stopped number"
-    assert all(m.status == "suppressed" and m.reason.startswith("opted out") for m in to_stopped)
+    assert all(a.status == "suppressed" and a.rule == "opted_out" for a in to_stopped)
     assert not {m["to"] for m in providers.sms[before:]} & phones
 
 
