@@ -62,7 +62,7 @@ def why(
         out.print(f"{loan}: no contact planned on {day}")
         return
     table = Table(title=f"{loan} on {day}: contacts and the guard's decisions (times in {found.timezone})")
-    for col in ("channel", "action", "to", "phase", "decision", "rule", "why", "when", "now"):
+    for col in ("channel", "action", "to", "phase", "decision", "rule", "why", "when", "status"):
         table.add_column(col)
     for a in actions:
         rows = decisions.get(a.key) or []

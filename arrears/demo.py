@@ -114,7 +114,34 @@ def _run_demo(
     _show_messages(engine, fake, first_day, last_day, console)
     _show_letters(engine, fake, settings, first_day, last_day, console)
     _show_cases(engine, last_day, console)
+    _show_guard(engine, first_day, last_day, console)
     return 0
+
+
+def _show_guard(engine: Engine, first: date, last: date, console: Console) -> None:
+    console.rule(f"8. contact rules {first} .. {last} (every contact allowed, deferred or suppressed, with why)")
+    with engine.connect() as conn:
+        latest = conn.execute(
+            text(
+                "SELECT d.verdict, d.rule, COUNT(*) FROM contact_decision d WHERE d.id IN"
+                " (SELECT MAX(id) FROM contact_decision GROUP BY key) GROUP BY d.verdict, d.rule"
+                " ORDER BY d.verdict, COUNT(*) DESC"
+            )
+        ).all()
+        example = conn.execute(
+            text(
+                "SELECT a.loan_nos, a.as_of FROM collection_action a WHERE a.rule NOT IN ('allowed')"
+                " AND a.channel IN ('sms', 'email') ORDER BY a.as_of DESC, a.key LIMIT 1"
+            )
+        ).first()
+    for verdict in ("allow", "defer", "suppress"):
+        rules = [f"{r} {n}" for v, r, n in latest if v == verdict]
+        if rules:
+            console.print(f"{verdict:9} {sum(n for v, _r, n in latest if v == verdict):6}   " + ", ".join(rules))
+    if example:
+        loan = example.loan_nos.split(",")[0]
+        console.print(f"why:             arrears why {loan} --as-of {example.as_of}", markup=False)
+    console.print("stop contact:    arrears flag set B0000001 cease_contact", markup=False)
 
 
 def _show_cases(engine: Engine, last: date, console: Console) -> None:
