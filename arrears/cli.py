@@ -225,6 +225,34 @@ def loans(
     out.print(table)
 
 
+@app.command("report")
+def report(
+    as_of: AsOf = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First day (default: 30 days before --as-of).")] = None,
+) -> None:
+    """Write the collections report (HTML and PDF, with charts) for a range of run days and
+    print the two absolute paths.
+
+    Example: arrears report --as-of 2026-11-23 --from 2026-10-01
+    """
+    from arrears.policy import load_policy
+    from arrears.reports.build import write_report
+
+    settings = get_settings()
+    last = _as_of(as_of, settings)
+    first = _as_of(from_, settings) if from_ else None
+    try:
+        files = write_report(
+            _engine(settings), load_policy(settings.policy_path), settings.resolved_reports_dir, last, first,
+            datetime.now(UTC),
+        )  # fmt: skip
+    except ValueError as e:
+        err.print(f"[red]report failed:[/red] {e}")
+        raise typer.Exit(2) from None
+    print(files.html)
+    print(files.pdf)
+
+
 @app.command("demo")
 def demo(
     loans: Annotated[int, typer.Option(help="Loans in the synthetic book.")] = 3000,

@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     # Where providers post delivery receipts (the public URL of `arrears webhooks`).
     webhook_base_url: str = "http://127.0.0.1:8765"
 
+    daily_report: bool = Field(default=True, description="The daily run writes the 30-day report (HTML + PDF).")
+
     # Dispatch.
     dry_run: bool = Field(default=False, description="Render, record and count; call no provider.")
     sms_rate_per_s: float = Field(default=10.0, ge=0, description="Twilio messages per second; 0 = no limit.")
@@ -111,6 +113,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.var_dir / 'arrears.db').resolve()}"
+
+    @property
+    def resolved_reports_dir(self) -> Path:
+        return (self.var_dir / "reports").resolve()
 
     @property
     def resolved_letters_dir(self) -> Path:

@@ -21,7 +21,7 @@ from tasks.guard import guard_contacts
 from tasks.letters import mailhouse_batch, render_day_letters
 from tasks.messages import queue_messages, send_outbox
 from tasks.plan import plan_batch, planning_batches
-from tasks.report import publish_summary
+from tasks.report import publish_summary, write_day_report
 from tasks.snapshot import snapshot_book
 
 
@@ -82,6 +82,8 @@ def daily_collection(as_of: date | None = None, now: datetime | None = None, dry
             summary = publish_summary(
                 rt, day, new_actions=sum(p.new for p in plans), sent_in_run=dispatched.sent + dispatched.recovered
             )
+            if rt.settings.daily_report:
+                write_day_report(rt, day)
         except BaseException:
             finish_run(engine=rt.engine, run_id=run_id, status="failed", summary=None)
             raise

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from prefect import get_run_logger
+from prefect.artifacts import create_link_artifact
 
 from arrears.letters.produce import (
     LetterRun,
@@ -50,4 +51,10 @@ def mailhouse_batch(rt: Runtime, as_of: date) -> PrintBatch | None:
     batch = assemble_print_batch(engine=rt.engine, settings=rt.settings, as_of=as_of, now=wall_clock)
     if batch is not None:
         get_run_logger().info("mail-house batch %s: %d letters, %d pages", batch.name, batch.letters, batch.pages)
+        create_link_artifact(
+            key="print-batch",
+            link=batch.pdf.resolve().as_uri(),
+            link_text=f"{batch.name}: {batch.letters} letters, {batch.pages} pages (manifest: {batch.manifest.name})",
+            description=f"The mail-house batch of {as_of}: print-ready PDF beside its CSV manifest",
+        )
     return batch

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect import get_run_logger
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from arrears.runtime import Runtime
 from arrears.store.reports import recovery_by_stage, roll_rates
 from arrears.store.summary import DaySummary, read_day_summary
 from arrears.summary import render_summary
+from tasks.messages import wall_clock
 from tasks.retry import db_task
 
 
@@ -57,3 +59,20 @@ def publish_summary(rt: Runtime, as_of: date, new_actions: int = 0, sent_in_run:
             description=f"Paid {prev} (excl.) .. {as_of} by the loans overdue on {prev}, capped at their overdue",
         )
     return summary
+
+
+@db_task("report", "report {as_of}")
+def write_day_report(rt: Runtime, as_of: date) -> str:
+    """The collections report for the 30 days to ``as_of`` (HTML + PDF with charts), linked as
+    an artifact of the run. Returns the PDF's path."""
+    from arrears.reports.build import write_report
+
+    files = write_report(rt.engine, rt.policy, rt.settings.resolved_reports_dir, as_of, now=wall_clock())
+    create_link_artifact(
+        key="collections-report",
+        link=files.html.as_uri(),
+        link_text=f"Collections report to {as_of} (HTML; the PDF is beside it: {files.pdf.name})",
+        description="Stages, roll rates, recovery, cure and promise-kept rates, contacts per cure, suppressions",
+    )
+    get_run_logger().info("report: %s", files.pdf)
+    return str(files.pdf)

@@ -89,6 +89,7 @@ def settings_env(db_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iter
     monkeypatch.setenv("ARREARS_WORKERS", "1")  # in-process; the classify pool has its own test
     monkeypatch.setenv("ARREARS_BATCH_SIZE", "100")
     monkeypatch.setenv("ARREARS_LETTER_WORKERS", "1")  # in-process; the pool has its own test
+    monkeypatch.setenv("ARREARS_DAILY_REPORT", "false")  # the report has its own tests (it costs seconds a run)
     get_settings.cache_clear()
     yield db_url
     get_settings.cache_clear()

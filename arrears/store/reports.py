@@ -46,8 +46,9 @@ def roll_rates(conn: Connection, as_of: date) -> tuple[date | None, dict[tuple[s
     return prev, {(a, b): int(n) for a, b, n in rows}
 
 
-def recovery_by_stage(conn: Connection, as_of: date) -> tuple[date | None, list[Recovery]]:
-    prev = prev_run_day(conn, as_of)
+def recovery_by_stage(conn: Connection, as_of: date, since: date | None = None) -> tuple[date | None, list[Recovery]]:
+    """``since``: the earlier run day to compare with (default: the previous run day)."""
+    prev = since or prev_run_day(conn, as_of)
     if prev is None:
         return None, []
     rows = conn.execute(

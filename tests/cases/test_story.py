@@ -123,6 +123,7 @@ def story(request, tmp_path_factory, prefect_harness) -> Iterator[Story]:  # typ
                 "ARREARS_BATCH_SIZE": "100",
                 "ARREARS_WORKERS": "1",
                 "ARREARS_LETTER_WORKERS": "1",
+                "ARREARS_DAILY_REPORT": "false",
                 "ARREARS_SMS_RATE_PER_S": "0",
                 "ARREARS_EMAIL_RATE_PER_S": "0",
                 "ARREARS_COLLECTORS": '["li.na", "wang.wei"]',
