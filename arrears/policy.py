@@ -251,7 +251,10 @@ class ThirdPartySpec(_Strict):
     total: int = Field(default=3, ge=0)  # per contact person, ever
 
 
-def _default_channels() -> dict[str, ChannelGuardSpec]:
+GuardedChannel = Literal["sms", "email", "letter", "call_task"]
+
+
+def _default_channels() -> dict[GuardedChannel, ChannelGuardSpec]:
     return {
         "sms": ChannelGuardSpec(hours=("08:00", "21:00"), per_day=2, per_week=6),
         "email": ChannelGuardSpec(hours=("08:00", "21:00"), per_day=2, per_week=7),
@@ -261,7 +264,7 @@ def _default_channels() -> dict[str, ChannelGuardSpec]:
 
 
 class GuardSpec(_Strict):
-    channels: dict[Literal["sms", "email", "letter", "call_task"], ChannelGuardSpec] = Field(
+    channels: dict[GuardedChannel, ChannelGuardSpec] = Field(
         default_factory=_default_channels
     )
     excluded_weekdays: list[WEEKDAY] = []
@@ -281,13 +284,14 @@ class GuardSpec(_Strict):
         from arrears.guard import ChannelRules, ContactCalendar, GuardRules, Hours
         from arrears.guard.calendar import WEEKDAYS
 
-        channels = {
+        merged: dict[GuardedChannel, ChannelGuardSpec] = {**_default_channels(), **self.channels}
+        channels: dict[str, ChannelRules] = {
             name: ChannelRules(
                 hours=Hours(_clock(c.hours[0]), _clock(c.hours[1])) if c.hours else None,
                 per_day=c.per_day,
                 per_week=c.per_week,
             )
-            for name, c in {**_default_channels(), **self.channels}.items()
+            for name, c in merged.items()
         }
         calendar = ContactCalendar(
             excluded_weekdays=frozenset(WEEKDAYS.index(d) for d in self.excluded_weekdays),

@@ -41,8 +41,8 @@ def test_cure_rate_cycle_and_promise_kept_rate_count_what_happened_in_the_period
         for n, status in enumerate(("kept", "kept", "broken", "partly_kept")):
             conn.execute(
                 text(
-                    "INSERT INTO promise (loan_id, made_on, promised_on, amount, status, judged_on, source, note, actor,"
-                    " created_at) VALUES (1, :m, :p, 10000, :s, '2026-04-20', 'call', '', 'li.na', :t)"
+                    "INSERT INTO promise (loan_id, made_on, promised_on, amount, status, judged_on, source, note,"
+                    " actor, created_at) VALUES (1, :m, :p, 10000, :s, '2026-04-20', 'call', '', 'li.na', :t)"
                 ),
                 {"m": date(2026, 4, 1), "p": date(2026, 4, 10 + n), "s": status, "t": t},
             )
