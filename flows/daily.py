@@ -21,7 +21,7 @@ from tasks.guard import guard_contacts
 from tasks.letters import mailhouse_batch, render_day_letters
 from tasks.messages import queue_messages, send_outbox
 from tasks.plan import plan_batch, planning_batches
-from tasks.report import publish_summary, write_day_report
+from tasks.report import publish_summary, with_progress, write_day_report
 from tasks.snapshot import snapshot_book
 
 
@@ -66,7 +66,7 @@ def daily_collection(as_of: date | None = None, now: datetime | None = None, dry
         try:
             batches = snapshot_book(rt, day)
             judge_promises(rt, day)
-            classify_batch.map(unmapped(rt), batches, unmapped(day)).result()
+            with_progress(classify_batch.map(unmapped(rt), batches, unmapped(day)), "classify-progress", "classify")
             track_cases(rt, day)
             bounds = planning_batches(rt, day)
             plans = plan_batch.map(unmapped(rt), bounds, unmapped(day)).result()

@@ -1,9 +1,17 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, TypeVar
 
 from prefect import get_run_logger
-from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.artifacts import (
+    create_link_artifact,
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.futures import PrefectFuture, as_completed
 
 from arrears.runtime import Runtime
 from arrears.store.reports import recovery_by_stage, roll_rates
@@ -11,6 +19,8 @@ from arrears.store.summary import DaySummary, read_day_summary
 from arrears.summary import render_summary
 from tasks.messages import wall_clock
 from tasks.retry import db_task
+
+R = TypeVar("R")
 
 
 @db_task("summary", "summary {as_of}")
@@ -76,3 +86,17 @@ def write_day_report(rt: Runtime, as_of: date) -> str:
     )
     get_run_logger().info("report: %s", files.pdf)
     return str(files.pdf)
+
+
+def with_progress(futures: list[PrefectFuture[R]], key: str, what: str) -> list[R]:
+    """Wait for a mapped step, showing its progress in the UI (a progress artifact updated as each
+    batch finishes); the results come back in the order of ``futures``. A failed batch raises."""
+    if not futures:
+        return []
+    artifact = create_progress_artifact(0.0, key=key, description=f"{what}: 0 of {len(futures)} batches")
+    done = 0
+    for _ in as_completed(futures):
+        done += 1
+        update_progress_artifact(artifact, 100.0 * done / len(futures), f"{what}: {done} of {len(futures)} batches")
+    results: list[Any] = [f.result() for f in futures]
+    return results
