@@ -46,6 +46,7 @@ class BackgroundServer:
     def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True
+            self._server.force_exit = True  # don't wait for a request the fake is holding on purpose
         if self._thread is not None:
             self._thread.join(timeout=10)
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from arrears.book.load import import_book
@@ -17,7 +17,7 @@ from arrears.db import make_engine
 from arrears.settings import get_settings
 from flows.daily import daily_collection
 from flows.dispatch import dispatch_due
-from models import CollectionAction, OutboxMessage
+from models import CollectionAction, Conversation, OutboxMessage
 from tests.factories import day, write_book
 from tests.messaging.test_day_of_reminders import keys_at_fake
 
@@ -145,3 +145,20 @@ def test_the_days_summary_counts_decisions_by_rule(prefect_harness, providers, b
     counts = collections.Counter({f"{v}/{r}": n for (v, r), n in summary.guard.items()})
     assert counts["defer/hours"] > 0 and counts["suppress/cap_day"] == 2 and counts["suppress/bankruptcy"] > 0
     assert summary.held.get("bankruptcy", 0) == counts["suppress/bankruptcy"]
+
+
+def test_a_reply_before_the_morning_send_defers_that_borrowers_messages_by_the_conversation_gap(
+    prefect_harness, providers, book
+):
+    assert daily_collection(as_of=AS_OF, now=at(7), return_state=True).is_completed()
+    # B1 texts back at 07:30 ("I'll pay on Friday"): a conversation, recorded by the webhook app
+    assert providers.reply("+8613812345678", "周五还款") == 200
+    with book.begin() as conn:
+        conn.execute(update(Conversation).values(at=at(7, 30)))  # the reply's time on this test's clock
+    assert dispatch_due(now=at(8, 5), return_state=True).is_completed()
+    b1 = [m for m in outbox(book) if m.borrower_id == "B1"]
+    assert b1 and all(m.status == "queued" and m.reason.startswith("conversation_gap") for m in b1)
+    # 48 hours after the reply is 07:30 on the 25th, before the window opens: 08:00 then
+    assert all(m.not_before == at(8, days=2) for m in b1)
+    others = [m for m in outbox(book) if m.borrower_id not in ("B1", "B2")]
+    assert all(m.status in ("sent", "delivered") for m in others)

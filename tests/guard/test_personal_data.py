@@ -96,7 +96,8 @@ def _closed_case(engine, closed_on: str) -> None:  # type: ignore[no-untyped-def
 def test_retention_anonymises_borrowers_whose_collection_ended_long_ago_and_keeps_the_figures(fresh_db, tmp_path):
     import_book(engine=fresh_db, directory=_book(tmp_path))
     _closed_case(fresh_db, "2026-04-06")
-    assert due_for_retention(fresh_db.connect(), date(2031, 4, 1), 1825)[1] == []  # not yet five years
+    with fresh_db.connect() as conn:
+        assert due_for_retention(conn, date(2031, 4, 1), 1825)[1] == []  # not yet five years
     with fresh_db.begin() as conn:
         report = apply_retention(conn, date(2031, 4, 30), 1825, tmp_path / "letters", datetime.now(UTC))
     assert report.borrowers == ["B1"]
@@ -126,4 +127,5 @@ def test_retention_spares_a_borrower_whose_loan_still_runs(fresh_db, tmp_path):
     )
     import_book(engine=fresh_db, directory=book)
     _closed_case(fresh_db, "2026-04-06")
-    assert due_for_retention(fresh_db.connect(), date(2031, 4, 30), 1825)[1] == []
+    with fresh_db.connect() as conn:
+        assert due_for_retention(conn, date(2031, 4, 30), 1825)[1] == []

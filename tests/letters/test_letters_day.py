@@ -90,6 +90,7 @@ def test_each_planned_letter_is_archived_once_with_the_engines_figures(prefect_h
     assert len(list((letters_dir() / AS_OF.isoformat() / "mailhouse").glob("*.pdf"))) == 1  # nothing new to print
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # about the PDFs: the SQL runs on both in the test above
 def test_the_mail_house_gets_one_print_ready_pdf_with_a_manifest(prefect_harness, providers, letters_book):
     assert daily_collection(as_of=AS_OF, now=NOW, return_state=True).is_completed()
     letters = {r.reference: r for r in rows(letters_book, select(Letter))}
@@ -152,6 +153,7 @@ def test_a_borrower_without_an_address_fails_that_letter_alone_and_a_rerun_retri
     assert len(list((letters_dir() / AS_OF.isoformat() / "mailhouse").glob("*.csv"))) == 2  # the day's second batch
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # about the PDFs: the SQL runs on both in the test above
 def test_letters_render_in_a_process_pool(prefect_harness, providers, letters_book, monkeypatch):
     monkeypatch.setenv("ARREARS_LETTER_WORKERS", "2")
     monkeypatch.setenv("ARREARS_LETTER_WORKER_CHUNKS", "1")  # a fresh pool every 2 chunks
@@ -161,6 +163,7 @@ def test_letters_render_in_a_process_pool(prefect_harness, providers, letters_bo
     assert len({r.chunk for r in letters}) >= 3 and {r.status for r in letters} == {"rendered"}
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # about the PDFs: the SQL runs on both in the test above
 def test_arrears_letter_prints_the_pdfs_absolute_path_and_renders_it_once(providers, letters_book):
     from arrears.policy import load_policy
     from arrears.positions import position_for
