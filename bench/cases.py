@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import text
 
@@ -27,6 +25,7 @@ from arrears.policy import load_policy
 from arrears.settings import Settings
 from arrears.store.book import loan_batches
 from bench.classify import AS_OF, _pool, build_book
+from bench.scratch import scratch_database
 
 DAY1 = AS_OF - timedelta(days=30)
 
@@ -50,19 +49,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
-    schema = None
-    if args.db == "sqlite":
-        path = Path("bench/out/cases.db").resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        url = f"sqlite:///{path}"
-    else:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        with make_engine(args.postgres_url).begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        url = f"{args.postgres_url}?options=-csearch_path%3D{schema}"
-    try:
+    with scratch_database(args.db, "cases", args.postgres_url) as url:
         engine = make_engine(url)
         upgrade(engine)
         build_book(engine, args.loans)
@@ -97,10 +84,6 @@ def main() -> None:
                 f"   ({len(legal.references):,} legal cases)"
             )
         print(f"open cases       {open_cases:,}")
-    finally:
-        if schema:
-            with make_engine(args.postgres_url).begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
 
 
 if __name__ == "__main__":

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import time
-import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import text
 
@@ -31,6 +29,7 @@ from arrears.settings import Settings
 from arrears.store import outbox
 from bench.cases import _classify
 from bench.classify import AS_OF, build_book
+from bench.scratch import scratch_database
 
 
 def main() -> None:
@@ -39,19 +38,7 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
-    schema = None
-    if args.db == "sqlite":
-        path = Path("bench/out/guard.db").resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        url = f"sqlite:///{path}"
-    else:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        with make_engine(args.postgres_url).begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        url = f"{args.postgres_url}?options=-csearch_path%3D{schema}"
-    try:
+    with scratch_database(args.db, "guard", args.postgres_url) as url:
         engine = make_engine(url)
         upgrade(engine)
         build_book(engine, args.loans)
@@ -94,10 +81,6 @@ def main() -> None:
             rate = f"{n / seconds:10,.0f} contacts/s" if n else " " * 21
             print(f"{label:12} {seconds:7.2f} s {rate}   ({n:,} decided{': ' + top if top else ''})")
         print(f"{'send time':12} {send_s:7.2f} s {screened / send_s:10,.0f} messages/s   ({screened:,} screened)")
-    finally:
-        if schema:
-            with make_engine(args.postgres_url).begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
 
 
 if __name__ == "__main__":
