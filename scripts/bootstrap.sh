@@ -41,4 +41,8 @@ fi
 # exactly the locked versions (requirements.lock is compiled from pyproject.toml by uv)
 .venv/bin/python -m uv pip sync -q --python .venv/bin/python requirements.lock
 .venv/bin/python -m uv pip install -q --python .venv/bin/python --no-deps -e .
+# Bytecode once, here: uv installs none, and where PYTHONDONTWRITEBYTECODE is set (CI images
+# often do) every process — each Prefect server, worker and spawned pool process — would
+# otherwise compile Prefect, SQLAlchemy and WeasyPrint from source at every start (~10 s each).
+.venv/bin/python -m compileall -q -j 0 .venv/lib/python3.11/site-packages arrears flows tasks models tests bench >/dev/null || true
 echo "environment ready: .venv ($(.venv/bin/python --version))"

@@ -9,4 +9,6 @@ export PREFECT_SERVER_ANALYTICS_ENABLED=false NO_PROXY=127.0.0.1,localhost no_pr
 # database) is reachable; CI sets ARREARS_REQUIRE_POSTGRES=1 so a missing server fails.
 .venv/bin/ruff check arrears flows tasks models tests bench
 .venv/bin/mypy
-exec .venv/bin/python -m pytest "$@"
+# Two pytest workers (ARREARS_TEST_WORKERS): most tests wait on a Prefect server, a database
+# or a subprocess, so two share the machine's cores well; each worker starts its own harness.
+exec .venv/bin/python -m pytest -n "${ARREARS_TEST_WORKERS:-2}" --dist loadgroup "$@"

@@ -130,3 +130,27 @@ def providers(settings_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fa
     yield fake
     local.stop()
     engine.dispose()
+
+
+# Run longest first, so the two pytest workers (scripts/test.sh) finish together.
+LONGEST_FIRST = (
+    "tests/flows/test_operations_e2e.py",
+    "tests/cases/test_story.py",
+    "tests/letters/test_letters_day.py",
+    "tests/messaging/test_day_of_reminders.py",
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest modules first; the story's tests share one module fixture per database, so each
+    database's story stays on one pytest worker (``--dist loadgroup``)."""
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
+    for item in items:
+        if item.nodeid.startswith("tests/cases/test_story.py"):
+            item.add_marker(pytest.mark.xdist_group(f"story-{item.callspec.id}"))  # type: ignore[attr-defined]
