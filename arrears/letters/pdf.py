@@ -170,6 +170,15 @@ def write_atomically(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def warm_worker(font: str, templates: str = str(LETTERS)) -> None:
+    """Pool initializer: import WeasyPrint and load the letters' font once, then freeze what
+    is alive so far (modules, font and style caches) out of the cyclic collector's reach: the
+    full collection after each chunk then walks the chunk's objects, not the whole heap."""
+    layout("<p>字 A</p>", stylesheet(font, Path(templates)), templates).write_pdf()
+    gc.collect()
+    gc.freeze()
+
+
 def render_chunk(job: ChunkJob) -> ChunkResult:
     """Lay out the chunk, write one PDF per letter and the chunk PDF. A letter with bad data
     fails alone; if the layout itself fails, each letter is tried on its own."""

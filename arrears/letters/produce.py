@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from arrears.letters.facts import LetterFacts, Letterhead, letter_deadline, reference_for
-from arrears.letters.pdf import ChunkJob, ChunkResult, render_chunk, write_atomically
+from arrears.letters.pdf import ChunkJob, ChunkResult, render_chunk, warm_worker, write_atomically
 from arrears.policy import Policy
 from arrears.settings import Settings
 from arrears.store import letters as store
@@ -107,7 +107,12 @@ def run_chunks(jobs: Sequence[ChunkJob], settings: Settings, *, inline: bool = F
     for start in range(0, len(jobs), wave):
         part = jobs[start : start + wave]
         workers = min(settings.letter_workers, len(part))
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=warm_worker,
+            initargs=(part[0].font, part[0].templates),
+        ) as pool:
             futures = [pool.submit(render_chunk, job) for job in part]
             for future in futures:
                 yield future.result()
