@@ -7,14 +7,25 @@ import csv
 import logging
 import re
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, LogFilter, LogFilterFlowRunId
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    FlowRunFilter,
+    FlowRunFilterStartTime,
+    LogFilter,
+    LogFilterFlowRunId,
+)
+from typer.testing import CliRunner
 
 from arrears.book.load import import_book
+from arrears.cli import app
 from arrears.db import make_engine
+from arrears.settings import get_settings
 from arrears.synthetic import generate_book
 from flows.daily import daily_collection
 from tests.factories import day
@@ -24,17 +35,31 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 def _secrets(book_dir) -> set[str]:  # type: ignore[no-untyped-def]
-    """Every phone (as written and as digits), email and ID number of the book."""
+    """Every phone (as written and as digits), email and ID number of the book, its emergency
+    contacts' phones included."""
     found: set[str] = set()
-    with (book_dir / "borrowers.csv").open(encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            for value in (row["phone"], row["email"], row["id_number"]):
-                if value:
-                    found.add(value)
-            digits = re.sub(r"\D", "", row["phone"] or "")
-            if len(digits) >= 11:
-                found.add(digits[-11:])  # the national number without +86
+    rows = list(csv.DictReader((book_dir / "borrowers.csv").open(encoding="utf-8")))
+    if (book_dir / "contacts.csv").exists():
+        rows += csv.DictReader((book_dir / "contacts.csv").open(encoding="utf-8"))
+    for row in rows:
+        for value in (row.get("phone"), row.get("email"), row.get("id_number")):
+            if value and len(value) > 5:  # a deliberately bad row's "x" is no one's data
+                found.add(value)
+        digits = re.sub(r"\D", "", row.get("phone") or "")
+        if len(digits) >= 11:
+            found.add(digits[-11:])  # the national number without +86
     return found
+
+
+def _wait_for_logs(client, run_ids, enough):  # type: ignore[no-untyped-def]
+    """The flow runs' logs on the server (they arrive in batches, a moment after a run ends)."""
+    logs = []
+    for _ in range(50):
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=run_ids)))
+        if enough(logs):
+            break
+        time.sleep(0.2)
+    return logs
 
 
 def test_a_days_logs_and_artifacts_hold_no_unmasked_phone_email_or_id_number(
@@ -47,11 +72,11 @@ def test_a_days_logs_and_artifacts_hold_no_unmasked_phone_email_or_id_number(
     assert state.is_completed(), state.message
     run_id = state.state_details.flow_run_id
     with get_client(sync_client=True) as client:
-        for _ in range(50):  # logs reach the server in batches, a moment after the run ends
-            logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
-            if any("summary" in (log.message or "") or "collection 2026-11-23" in log.message for log in logs):
-                break
-            time.sleep(0.2)
+        logs = _wait_for_logs(
+            client,
+            [run_id],
+            lambda logs: any("collection 2026-11-23" in (log.message or "") for log in logs),
+        )
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
         )
@@ -65,3 +90,36 @@ def test_a_days_logs_and_artifacts_hold_no_unmasked_phone_email_or_id_number(
     where = [t[:300] for t in texts if leaked and leaked[0] in t]
     assert leaked == [], f"unmasked personal data in logs or artifacts: {leaked[:5]}, e.g. in {where[:2]}"
     assert re.search(r"\b1[3-9]\d\*{4}\d{4}\b|\+86\d{3}\*{4}\d{4}", everything) or "sms" in everything
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the demo runs on the embedded default
+def test_a_whole_demo_run_leaves_no_unmasked_phone_email_or_id_number_anywhere_operators_look(
+    prefect_harness, settings_env, monkeypatch, caplog
+):  # type: ignore[no-untyped-def]
+    """`arrears demo` end to end (book, import with bad rows, five daily runs with messages,
+    letters, cases, legal, reports): its output, every log line (Python and the server's), every
+    artifact of its flow runs and every report it wrote hold no phone, email or ID number."""
+    monkeypatch.setenv("ARREARS_DAILY_REPORT", "true")
+    get_settings.cache_clear()
+    caplog.set_level(logging.DEBUG)
+    started = datetime.now(UTC) - timedelta(seconds=1)
+    result = CliRunner().invoke(app, ["demo", "--loans", "300", "--days", "5", "--as-of", "2026-11-24"])
+    assert result.exit_code == 0, result.output
+    settings = get_settings()
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=started)))
+        ids = [r.id for r in runs]
+        logs = _wait_for_logs(client, ids, lambda logs: sum("report: " in (log.message or "") for log in logs) >= 5)
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=ids)))
+    assert len(ids) >= 5 and {"collection-summary", "collections-report", "print-batch"} <= {a.key for a in artifacts}
+    reports = sorted(settings.resolved_reports_dir.glob("*/report.html"))
+    assert len(reports) == 5
+    texts = {"demo output": result.output}
+    texts |= {f"log: {r.name}": r.getMessage() for r in caplog.records}
+    texts |= {f"server log {i}": log.message for i, log in enumerate(logs)}
+    texts |= {f"artifact {a.key}": f"{a.data} {a.description or ''}" for a in artifacts}
+    texts |= {str(path): path.read_text(encoding="utf-8") for path in reports}
+    secrets = _secrets(settings.var_dir / "demo-book")
+    assert len(secrets) > 500
+    leaks = {where: sorted(s for s in secrets if s in text)[:3] for where, text in texts.items()}
+    assert {where: found for where, found in leaks.items() if found} == {}
