@@ -184,7 +184,8 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 def _warm(pool: Executor, url: str, workers: int) -> None:
     """Spawn every worker before timing: a spawn pool starts a process only when a task finds
     none idle, so one warm-up task would leave the others to start inside the measurement."""
-    list(pool.map(_raw_batch, [url] * workers, [1] * workers, [1] * workers))
+    loans = range(1, workers + 1)  # one loan each: concurrent writes of one loan's position would collide
+    list(pool.map(_raw_batch, [url] * workers, loans, loans))
 
 
 def _cpu_s(pid: int) -> float:
