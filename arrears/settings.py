@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite file var_dir/arrears.db.")
     policy_path: Path | None = Field(default=None, description="Strategy policy YAML; empty = shipped default.")
     lender_timezone: str = "Asia/Shanghai"
-    batch_size: int = Field(default=25_000, ge=100, description="Loans per Prefect task.")
+    batch_size: int = Field(default=50_000, ge=100, description="Loans per classify task (Prefect task).")
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
     environment: str = "local"
 

@@ -34,6 +34,7 @@ from sqlalchemy import Engine, text
 from arrears.db import make_engine, upgrade
 from arrears.money import ZERO
 from arrears.positions import PositionRow
+from arrears.settings import Settings
 from arrears.store.book import loan_batches
 from arrears.store.positions import replace_positions
 
@@ -306,7 +307,7 @@ def main() -> None:
     parser.add_argument("--loans", type=int, default=1_000_000)
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--batch-size", type=int, default=25_000)
+    parser.add_argument("--batch-size", type=int, default=Settings.model_fields["batch_size"].default)
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument(
         "--repeat", type=int, default=2, help="direct and Prefect runs, interleaved; the best of each counts"
