@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
 import re
+import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -25,6 +27,7 @@ from typer.testing import CliRunner
 from arrears.book.load import import_book
 from arrears.cli import app
 from arrears.db import make_engine
+from arrears.fakeprovider.server import LocalProviders
 from arrears.settings import get_settings
 from arrears.synthetic import generate_book
 from flows.daily import daily_collection
@@ -98,10 +101,14 @@ def test_a_whole_demo_run_leaves_no_unmasked_phone_email_or_id_number_anywhere_o
 ):  # type: ignore[no-untyped-def]
     """`arrears demo` end to end (book, import with bad rows, five daily runs with messages,
     letters, cases, legal, reports): its output, every log line (Python and the server's), every
-    artifact of its flow runs and every report it wrote hold no phone, email or ID number."""
+    artifact of its flow runs and every report it wrote hold no phone, email or ID number; and
+    none of them, nor the database, holds a secret (data keys, provider credentials)."""
     monkeypatch.setenv("ARREARS_DAILY_REPORT", "true")
     get_settings.cache_clear()
     caplog.set_level(logging.DEBUG)
+    fakes: list[LocalProviders] = []  # the demo's fake providers, for the credentials they issued
+    start = LocalProviders.start
+    monkeypatch.setattr(LocalProviders, "start", lambda self: fakes.append(start(self)) or fakes[-1])
     started = datetime.now(UTC) - timedelta(seconds=1)
     result = CliRunner().invoke(app, ["demo", "--loans", "300", "--days", "5", "--as-of", "2026-11-24"])
     assert result.exit_code == 0, result.output
@@ -119,7 +126,14 @@ def test_a_whole_demo_run_leaves_no_unmasked_phone_email_or_id_number_anywhere_o
     texts |= {f"server log {i}": log.message for i, log in enumerate(logs)}
     texts |= {f"artifact {a.key}": f"{a.data} {a.description or ''}" for a in artifacts}
     texts |= {str(path): path.read_text(encoding="utf-8") for path in reports}
-    secrets = _secrets(settings.var_dir / "demo-book")
-    assert len(secrets) > 500
-    leaks = {where: sorted(s for s in secrets if s in text)[:3] for where, text in texts.items()}
+    personal = _secrets(settings.var_dir / "demo-book")
+    assert len(personal) > 500
+    leaks = {where: sorted(s for s in personal if s in text)[:3] for where, text in texts.items()}
     assert {where: found for where, found in leaks.items() if found} == {}
+
+    (fake,) = fakes
+    keys = [fake.fake.state.auth_token, fake.fake.state.api_key, *os.environ["ARREARS_DATA_KEYS"].split(",")]
+    keys.append(os.environ["ARREARS_LOOKUP_KEY"])
+    with sqlite3.connect(settings_env.removeprefix("sqlite:///")) as db:
+        texts["database"] = "\n".join(db.iterdump())
+    assert {where for where, text in texts.items() if any(k in text for k in keys)} == set()
