@@ -31,7 +31,14 @@ class BackgroundServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> BackgroundServer:
-        config = uvicorn.Config(self.app, host=self.host, port=self.port, log_level="warning", access_log=False)
+        config = uvicorn.Config(
+            self.app,
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=1,  # a request the fake holds on purpose is cancelled, not awaited
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="uvicorn", daemon=True)
         self._thread.start()
@@ -45,8 +52,7 @@ class BackgroundServer:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-            self._server.force_exit = True  # don't wait for a request the fake is holding on purpose
+            self._server.should_exit = True  # graceful: the app's lifespan ends cleanly
         if self._thread is not None:
             self._thread.join(timeout=10)
 
