@@ -12,7 +12,8 @@ measures, in one run:
            daily flow's task runner; direct and prefect are run --repeat times, interleaved,
            and the best of each counts;
 and prints loans/s, peak memory (main process + largest worker), Prefect's share of
-the time ((prefect - direct) / prefect) and the ratio to the raw floor.
+the time ((prefect - direct) / prefect, and of the CPU: flow process + Prefect server over
+those plus the workers) and the ratio to the raw floor.
 """
 
 from __future__ import annotations

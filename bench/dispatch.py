@@ -18,13 +18,10 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 from sqlalchemy import Engine, text
 
@@ -35,6 +32,7 @@ from arrears.providers.sendgrid_email import SendGridCredentials, SendGridEmail
 from arrears.providers.twilio_sms import TwilioCredentials, TwilioSms
 from arrears.ratelimit import TokenBucket
 from arrears.store import outbox
+from bench.scratch import scratch_database
 
 AS_OF = date(2026, 11, 23)
 
@@ -158,21 +156,13 @@ def main() -> None:
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
     print(f"render (queue-messages): {render_rate(20_000):,.0f} messages/s (half SMS, half email, zh_CN/en_US)")
-    schema = f"bench_dispatch_{uuid.uuid4().hex[:8]}"
-    if args.db == "sqlite":
-        engine = make_engine(f"sqlite:///{Path(tempfile.mkdtemp(prefix='arrears-bench-')) / 'bench.db'}")
-    else:
-        with make_engine(args.postgres_url).begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        engine = make_engine(f"{args.postgres_url}?options=-csearch_path%3D{schema}")
-    upgrade(engine)
-    try:
-        _bench(engine, args)
-    finally:
-        engine.dispose()
-        if args.db == "postgresql":
-            with make_engine(args.postgres_url).begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    with scratch_database(args.db, "dispatch", args.postgres_url) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        try:
+            _bench(engine, args)
+        finally:
+            engine.dispose()
 
 
 def _bench(engine: Engine, args: argparse.Namespace) -> None:
