@@ -26,6 +26,13 @@ def round_money(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def ratio(part: int | Decimal, whole: int | Decimal) -> Decimal:
+    """A share (cure rate, recovery rate, contacts per cure) to 4 places, half-up; 0 of nothing is 0."""
+    if not whole:
+        return ZERO
+    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+
+
 def to_cents(amount: Decimal) -> int:
     """Rounded amount as integer minor units (for storage)."""
     if not amount:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 def mask_phone(phone: str | None) -> str:
     """+8613812345678 -> +86138****5678; keeps the first 3 and last 4 national digits."""
@@ -53,12 +55,17 @@ def mask_name(name: str | None) -> str:
     return name[:1] + "*" * (len(name) - 1)
 
 
-PII_MASKS = {
+def mask_address(address: str | None) -> str:
+    """The first six characters (a province and city, say), then an ellipsis."""
+    return (address[:6] + "…") if address else ""
+
+
+PII_MASKS: dict[str, Callable[[str | None], str]] = {
     "id_number": mask_id_number,
     "phone": mask_phone,
     "email": mask_email,
     "name": mask_name,
-    "address": lambda v: (v[:6] + "…") if v else "",
+    "address": mask_address,
 }
 
 

@@ -1,4 +1,9 @@
-"""What the day's tasks share: built once per flow run from settings, passed down."""
+"""What the day's tasks share: built once per flow run from settings, passed down.
+
+The run's clock lives here too: ``Clock.now()`` is the moment decisions are made at (the given
+``--now`` of a replayed day, else the wall clock when asked), ``Clock.wall()`` when something
+really happened (audit columns, provider timing). Every step reads the clock from the runtime.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,10 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -15,10 +23,34 @@ from sqlalchemy import Engine
 from arrears.db import make_engine
 from arrears.messaging.checks import check_policy_templates
 from arrears.policy import Policy, load_policy
-from arrears.ratelimit import TokenBucket
+from arrears.providers.ratelimit import TokenBucket
 from arrears.settings import Settings
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Clock:
+    """``given``: the moment the run acts at (a replayed day's ``--now``); None: the wall clock."""
+
+    given: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.given is not None and self.given.tzinfo is None:
+            raise ValueError("the clock must be timezone-aware")
+
+    def now(self) -> datetime:
+        """The moment decisions are made at: the given one, else the wall clock read now."""
+        return self.given or datetime.now(UTC)
+
+    @staticmethod
+    def wall() -> datetime:
+        """When something really happens (audit timestamps, waits): always the wall clock."""
+        return datetime.now(UTC)
+
+    def today(self, settings: Settings) -> date:
+        """The lender's calendar day at ``now()``."""
+        return settings.today(self.now())
 
 
 class InlineExecutor(Executor):
@@ -60,6 +92,15 @@ class Runtime:
     policy: Policy
     pool: Executor
     limiters: RateLimits
+    clock: Clock = field(default_factory=Clock)
+
+    @classmethod
+    def of(
+        cls, engine: Engine, settings: Settings, policy: Policy | None = None, clock: Clock | None = None
+    ) -> Runtime:
+        """A runtime on an engine the caller owns, working in the calling process (scripts, benchmarks, tests)."""
+        policy = policy or load_policy(settings.policy_path)
+        return cls(settings, engine, policy, InlineExecutor(), RateLimits(settings), clock or Clock())
 
     def limiter(self, channel: str) -> TokenBucket:
         """One bucket per provider, shared by every dispatch task of this run."""
@@ -75,7 +116,7 @@ class Runtime:
 
 
 @contextmanager
-def open_runtime(settings: Settings) -> Iterator[Runtime]:
+def open_runtime(settings: Settings, clock: Clock | None = None) -> Iterator[Runtime]:
     """Engine, policy and a process pool (spawned: workers never inherit Prefect's threads)."""
     policy = load_policy(settings.policy_path)  # fail fast on a bad policy, before any work
     check_policy_templates(policy)
@@ -85,7 +126,22 @@ def open_runtime(settings: Settings) -> Iterator[Runtime]:
     else:
         pool = InlineExecutor()
     try:
-        yield Runtime(settings, engine, policy, pool, RateLimits(settings))
+        yield Runtime(settings, engine, policy, pool, RateLimits(settings), clock or Clock())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         engine.dispose()
+
+
+# -- in a pool worker: what a batch function builds once per process ----------------------------
+
+
+@lru_cache(maxsize=4)
+def worker_engine(url: str) -> Engine:
+    """One engine per worker process and URL."""
+    return make_engine(url)
+
+
+@lru_cache(maxsize=4)
+def worker_policy(path: str | None) -> Policy:
+    """The policy, loaded once per worker process."""
+    return load_policy(Path(path) if path else None)

@@ -18,10 +18,8 @@ from collections.abc import Callable, Sequence
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from arrears.privacy import mask_id_number
+from arrears.secrets import DATA_KEYS_BLOCK, LOOKUP_KEY_BLOCK, prefect_secret
 from arrears.settings import Settings
-
-DATA_KEYS_BLOCK = "arrears-data-keys"
-LOOKUP_KEY_BLOCK = "arrears-lookup-key"
 
 
 class VaultUnavailable(RuntimeError):
@@ -73,12 +71,8 @@ def new_key() -> str:
     return Fernet.generate_key().decode()
 
 
-def vault_from(settings: Settings, secret: Callable[[str], str] | None = None) -> IdVault:
+def vault_from(settings: Settings, secret: Callable[[str], str] = prefect_secret) -> IdVault:
     """The vault from settings, else from the Prefect Secret blocks."""
-    if secret is None:
-        from arrears.providers.factory import prefect_secret
-
-        secret = prefect_secret
     keys = settings.data_keys.get_secret_value() or secret(DATA_KEYS_BLOCK)
     lookup = settings.lookup_key.get_secret_value() or secret(LOOKUP_KEY_BLOCK)
     if not keys or not lookup:

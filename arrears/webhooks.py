@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sendgrid.helpers.eventwebhook import EventWebhook
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -19,7 +19,9 @@ from twilio.request_validator import RequestValidator
 
 from arrears.providers.sendgrid_email import SG_SIGNATURE, SG_TIMESTAMP
 from arrears.providers.twilio_sms import TWILIO_STOP_KEYWORDS
+from arrears.store.borrowers import borrowers_with_phone
 from arrears.store.events import opt_out, record_event
+from arrears.store.guard import record_conversation
 from models.message import DELIVERED, FAILED, SENT, UNDELIVERED
 
 TWILIO_STATUS = {"sent": SENT, "delivered": DELIVERED, "undelivered": UNDELIVERED, "failed": FAILED}
@@ -160,7 +162,6 @@ def _apply_sendgrid(conn: Any, ev: dict[str, Any], t: datetime) -> None:
 
 
 def replied(conn: Any, phone: str, sid: str, at: datetime) -> None:
-    from arrears.store.guard import record_conversation
-
-    for (borrower_id,) in conn.execute(text("SELECT borrower_id FROM borrower WHERE phone = :p"), {"p": phone}):
+    """A reply from a borrower's phone is a conversation with each borrower on that number."""
+    for borrower_id in borrowers_with_phone(conn, phone):
         record_conversation(conn, f"twilio:{sid}:{borrower_id}", borrower_id, at, "sms", "twilio:reply")

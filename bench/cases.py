@@ -19,10 +19,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from arrears.casework import escalate_day, track_day_cases
 from arrears.db import make_engine, upgrade
-from arrears.policy import load_policy
+from arrears.runtime import Clock, Runtime
 from arrears.settings import Settings
+from arrears.steps.cases import track_day
+from arrears.steps.classify import classify_loans
+from arrears.steps.legal import escalate_day
 from arrears.store.book import loan_batches
 from bench.classify import AS_OF, _pool, build_book
 from bench.scratch import scratch_database
@@ -31,8 +33,6 @@ DAY1 = AS_OF - timedelta(days=30)
 
 
 def _classify(url: str, workers: int, day) -> float:  # type: ignore[no-untyped-def]
-    from arrears.daywork import classify_loans
-
     batches = loan_batches(engine=make_engine(url), size=25_000)
     started = time.perf_counter()
     with _pool(workers) as pool:
@@ -55,18 +55,17 @@ def main() -> None:
         build_book(engine, args.loans)
         c1 = _classify(url, args.workers, DAY1)
         c2 = _classify(url, args.workers, AS_OF)
-        now = datetime.now(UTC)
-        policy, settings = load_policy(), Settings(database_url=url)
+        rt = Runtime.of(engine, Settings(database_url=url), clock=Clock(datetime.now(UTC)))
         t = time.perf_counter()
-        first = track_day_cases(engine, DAY1, now)
+        first = track_day(rt, DAY1)
         open_s = time.perf_counter() - t
         timings = {}
         for label in ("first run", "re-run"):
             t = time.perf_counter()
-            day = track_day_cases(engine, AS_OF, now)
+            day = track_day(rt, AS_OF)
             track_s = time.perf_counter() - t
             t = time.perf_counter()
-            legal = escalate_day(engine, policy, settings, AS_OF, now)
+            legal = escalate_day(rt, AS_OF)
             escalate_s = time.perf_counter() - t
             timings[label] = (track_s, escalate_s, day, legal)
         with engine.connect() as conn:

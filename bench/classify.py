@@ -33,8 +33,8 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from arrears.db import make_engine, upgrade
+from arrears.engine import PositionRow
 from arrears.money import ZERO
-from arrears.positions import PositionRow
 from arrears.settings import Settings
 from arrears.store.book import loan_batches
 from arrears.store.positions import replace_positions
@@ -227,7 +227,7 @@ def measure_raw(url: str, batches: list, workers: int) -> float:  # type: ignore
 
 
 def measure_direct(url: str, batches: list, workers: int) -> float:  # type: ignore[type-arg]
-    from arrears.daywork import classify_loans
+    from arrears.steps.classify import classify_loans
 
     with _pool(workers) as pool:
         _warm(pool, url, workers)

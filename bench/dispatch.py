@@ -26,11 +26,11 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Engine, text
 
 from arrears.db import make_engine, upgrade
-from arrears.dispatch import Dispatcher, RetryRule
 from arrears.fakeprovider.server import free_port
+from arrears.providers.ratelimit import TokenBucket
 from arrears.providers.sendgrid_email import SendGridCredentials, SendGridEmail
 from arrears.providers.twilio_sms import TwilioCredentials, TwilioSms
-from arrears.ratelimit import TokenBucket
+from arrears.steps.sender import Dispatcher, RetryRule
 from arrears.store import outbox
 from bench.scratch import scratch_database
 
@@ -105,7 +105,7 @@ def render_rate(n: int) -> float:
     from arrears.messaging.checks import SAMPLE_LENDER
     from arrears.messaging.compose import compose
     from arrears.policy import load_policy
-    from arrears.store.outbox import ActionToQueue
+    from arrears.messaging.compose import ActionToQueue
 
     policy = load_policy()
     templates = ("m1_gentle", "m2_firm", "m3_final_notice", "pre_due_reminder")

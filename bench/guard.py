@@ -19,13 +19,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
-from arrears.daywork import plan_borrowers
 from arrears.db import make_engine, upgrade
-from arrears.guarding import guard_day, screen
 from arrears.messaging.compose import compose
 from arrears.policy import load_policy
-from arrears.providers.factory import lender_from
+from arrears.templating.lender import lender_from
 from arrears.settings import Settings
+from arrears.steps.guard import guard_day, screen
+from arrears.steps.plan import plan_borrowers
 from arrears.store import outbox
 from bench.cases import _classify
 from bench.classify import AS_OF, build_book

@@ -24,11 +24,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from arrears.letters.chunks import chunk_name, chunked, run_chunks
 from arrears.letters.facts import LetterFacts, reference_for
 from arrears.letters.html import stylesheet
 from arrears.letters.pdf import ChunkJob, build_html, layout
-from arrears.letters.produce import chunk_name, chunked, letterhead_from, run_chunks
 from arrears.settings import Settings
+from arrears.templating.lender import letterhead_from
 
 AS_OF = date(2026, 11, 23)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 from prefect import flow, get_run_logger
 
-from arrears.store.summary import DaySummary
+from arrears.reports.day import DaySummary
 from flows.daily import daily_collection
 
 

@@ -3,47 +3,50 @@ guard -> call queue -> escalate -> letters -> reminders -> summary."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from prefect import flow, get_run_logger, runtime, unmapped
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from arrears.dispatch import DispatchReport
-from arrears.runtime import open_runtime
+from arrears.reports.day import DaySummary
+from arrears.runtime import Clock, open_runtime
 from arrears.settings import get_settings
-from arrears.store.runs import finish_run, start_run
-from arrears.store.summary import DaySummary
-from tasks.cases import escalate, judge_promises, queue_calls, track_cases
+from arrears.steps.sender import DispatchReport
+from arrears.store.runs import recorded_run
+from flows.progress import with_progress
+from flows.sending import DispatchIncomplete, send_outbox
+from tasks.calls import queue_calls
+from tasks.cases import track_cases
 from tasks.channels import hand_to_channels
 from tasks.classify import classify_batch
 from tasks.database import prepare_database
 from tasks.guard import guard_contacts
+from tasks.legal import escalate
 from tasks.letters import mailhouse_batch, render_day_letters
-from tasks.messages import queue_messages, send_outbox
+from tasks.messages import queue_messages
 from tasks.plan import plan_batch, planning_batches
-from tasks.report import publish_summary, with_progress, write_day_report
+from tasks.promises import judge_promises
+from tasks.report import write_day_report
 from tasks.snapshot import snapshot_book
+from tasks.summary import publish_summary
+
+__all__ = ["DispatchIncomplete", "daily_collection", "resolve_as_of"]
 
 
-class DispatchIncomplete(RuntimeError):
-    """Some of the day's messages could not be sent; a re-trigger sends exactly the rest."""
-
-
-def resolve_as_of(as_of: date | str | None, now: datetime | None = None) -> date:
-    """``as_of`` as given, or today in the lender's timezone."""
+def resolve_as_of(as_of: date | str | None, clock: Clock) -> date:
+    """``as_of`` as given, or today in the lender's timezone by the clock."""
     if isinstance(as_of, str):
         return date.fromisoformat(as_of)
-    if as_of is not None:
-        return as_of
-    return get_settings().today(now or datetime.now(UTC))
+    return as_of if as_of is not None else clock.today(get_settings())
+
+
+def _clock(now: datetime | str | None) -> Clock:
+    return Clock(datetime.fromisoformat(now) if isinstance(now, str) else now)
 
 
 def _run_name() -> str:
     params = runtime.flow_run.parameters
-    now = params.get("now")
-    return (
-        f"collection-{resolve_as_of(params.get('as_of'), datetime.fromisoformat(now) if isinstance(now, str) else now)}"
-    )
+    return f"collection-{resolve_as_of(params.get('as_of'), _clock(params.get('now')))}"
 
 
 @flow(
@@ -55,22 +58,21 @@ def daily_collection(as_of: date | None = None, now: datetime | None = None, dry
     ``now`` is the clock (default: the real one), so a day can be replayed: messages of a
     day older than the policy's staleness limit are expired, not sent.
     """
-    clock = now or datetime.now(UTC)
+    clock = _clock(now)
     day = resolve_as_of(as_of, clock)
     settings = get_settings()
     if dry_run:
         settings = settings.model_copy(update={"dry_run": True})
-    with open_runtime(settings) as rt:
+    with open_runtime(settings, clock) as rt:
         prepare_database(rt)
-        run_id = start_run(engine=rt.engine, as_of=day, flow_run_id=str(runtime.flow_run.id or "") or None)
-        try:
+        with recorded_run(rt.engine, day, str(runtime.flow_run.id or "") or None) as run:
             batches = snapshot_book(rt, day)
             judge_promises(rt, day)
             with_progress(classify_batch.map(unmapped(rt), batches, unmapped(day)), "classify-progress", "classify")
             track_cases(rt, day)
             bounds = planning_batches(rt, day)
             plans = plan_batch.map(unmapped(rt), bounds, unmapped(day)).result()
-            guard_contacts(rt, day, clock)
+            guard_contacts(rt, day)
             hand_to_channels(rt, day)
             queue_calls(rt, day)
             escalate(rt, day)
@@ -78,29 +80,18 @@ def daily_collection(as_of: date | None = None, now: datetime | None = None, dry
             render_day_letters(rt, day)
             mailhouse_batch(rt, day)
             queue_messages(rt, day)
-            dispatched = DispatchReport() if rt.settings.dry_run else send_outbox(rt, day, clock, now)
+            dispatched = DispatchReport() if rt.settings.dry_run else send_outbox(rt, day)
             summary = publish_summary(
                 rt, day, new_actions=sum(p.new for p in plans), sent_in_run=dispatched.sent + dispatched.recovered
             )
             if rt.settings.daily_report:
                 write_day_report(rt, day)
-        except BaseException:
-            finish_run(engine=rt.engine, run_id=run_id, status="failed", summary=None)
-            raise
-        finish_run(
-            engine=rt.engine,
-            run_id=run_id,
-            status="completed" if not dispatched.incomplete else "failed",
-            summary=summary,
-        )
+            run.summary = summary
+            run.status = "failed" if dispatched.incomplete else "completed"
     get_run_logger().info(
         "collection %s: %d loans, %d actions for the day (%d new in this run), %d messages sent in this run",
-        day,
-        summary.loans,
-        summary.actions,
-        summary.new_actions,
-        summary.sent_in_run,
-    )
+        day, summary.loans, summary.actions, summary.new_actions, summary.sent_in_run,
+    )  # fmt: skip
     if dispatched.incomplete:
         raise DispatchIncomplete(
             f"{dispatched.incomplete} messages not sent: {dispatched.left_queued} still queued after provider errors, "

@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import BigInteger, DateTime, String
 from sqlalchemy.types import TypeDecorator
 
-from arrears.money import from_cents, to_cents
+CENT = Decimal("0.01")
 
 
 class Money(TypeDecorator[Decimal]):
-    """Decimal in Python, integer cents in the database (rounded half-up once on write)."""
+    """Decimal in Python, integer cents in the database, rounded half-up to the cent on write:
+    the rounding rule of ``arrears/money.py`` (``to_cents``/``from_cents``), which the rest of
+    the code uses; models sit below it and carry their own two lines of it."""
 
     impl = BigInteger
     cache_ok = True
 
     def process_bind_param(self, value: Decimal | None, dialect: object) -> int | None:
-        return None if value is None else to_cents(Decimal(value))
+        return None if value is None else int(Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP).scaleb(2))
 
     def process_result_value(self, value: int | None, dialect: object) -> Decimal | None:
-        return None if value is None else from_cents(value)
+        return None if value is None else Decimal(value).scaleb(-2)
 
 
 class Rate(TypeDecorator[Decimal]):

@@ -8,38 +8,23 @@ from datetime import date
 from prefect import get_run_logger
 from prefect.artifacts import create_link_artifact
 
-from arrears.letters.produce import (
-    LetterRun,
-    PrintBatch,
-    assemble_print_batch,
-    facts_for,
-    render_letters,
-)
+from arrears.letters.mailhouse import PrintBatch
 from arrears.runtime import Runtime
-from arrears.store import letters as store
-from tasks.messages import wall_clock
+from arrears.steps import letters
 from tasks.retry import db_task
 
 
 @db_task("render-letters", "render-letters {as_of}")
-def render_day_letters(rt: Runtime, as_of: date) -> LetterRun:
+def render_day_letters(rt: Runtime, as_of: date) -> letters.LetterRun:
     """A PDF for every planned letter of the day that has none yet (a failed one is tried again)."""
-    with rt.engine.connect() as conn:
-        letters = [facts_for(src, rt.policy) for src in store.letters_to_render(conn, as_of)]
-    if not letters:
-        return LetterRun()
-    run = render_letters(engine=rt.engine, policy=rt.policy, settings=rt.settings, letters=letters, now=wall_clock)
+    run = letters.render_day(rt, as_of)
+    if not (run.rendered or run.failed):
+        return run
     log = get_run_logger()
     log.info(
         "letters %s: %d rendered (%d pages, %.1f MB), %d failed; %.1f s of layout, worker peak %.0f MB",
-        as_of,
-        run.rendered,
-        run.pages,
-        run.bytes / 1e6,
-        run.failed,
-        run.seconds,
-        run.peak_rss_mb,
-    )
+        as_of, run.rendered, run.pages, run.bytes / 1e6, run.failed, run.seconds, run.peak_rss_mb,
+    )  # fmt: skip
     for failure in run.failures[:20]:
         log.warning("letter not produced: %s", failure)
     return run
@@ -48,7 +33,7 @@ def render_day_letters(rt: Runtime, as_of: date) -> LetterRun:
 @db_task("mailhouse-batch", "mailhouse-batch {as_of}")
 def mailhouse_batch(rt: Runtime, as_of: date) -> PrintBatch | None:
     """The day's new letters as one print-ready PDF with a CSV manifest for the mail house."""
-    batch = assemble_print_batch(engine=rt.engine, settings=rt.settings, as_of=as_of, now=wall_clock)
+    batch = letters.mailhouse_batch(rt, as_of)
     if batch is not None:
         get_run_logger().info("mail-house batch %s: %d letters, %d pages", batch.name, batch.letters, batch.pages)
         create_link_artifact(

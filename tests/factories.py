@@ -6,8 +6,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from arrears.engine import Installment, LoanTerms, Payment
-from arrears.positions import LoanBook
+from arrears.engine import Installment, LoanBook, LoanTerms, Payment
 
 
 def D(text: str | int) -> Decimal:

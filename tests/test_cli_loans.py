@@ -7,9 +7,9 @@ import json
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from arrears.book.load import import_book
 from arrears.cli import app
 from arrears.db import make_engine
+from arrears.steps.importing import import_book
 from models import Position
 from tests.factories import GOOD_BORROWER, GOOD_INSTALLMENTS, GOOD_LOAN, GOOD_PAYMENT, write_book
 

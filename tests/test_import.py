@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from arrears.book.load import import_book
 from arrears.cli import app
+from arrears.steps.importing import import_book
 from models import Borrower, Installment, Loan, Payment, QuarantinedRow
 from tests.factories import GOOD_BORROWER, GOOD_INSTALLMENTS, GOOD_LOAN, GOOD_PAYMENT, write_book
 

@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from arrears.book.load import import_book
+from arrears.demo.synthetic import generate_book
 from arrears.engine import Installment as Inst
+from arrears.engine import LoanBook, position_for
 from arrears.engine import Payment as Pay
 from arrears.policy import load_policy
-from arrears.positions import LoanBook, position_for
+from arrears.steps.importing import import_book
 from arrears.store.book import read_books
-from arrears.synthetic import generate_book
 from models import Installment, Loan, Payment
 from tests.factories import day, write_book
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from arrears.book.reader import validate_book
-from arrears.synthetic import add_months, amortise, generate_book
+from arrears.demo.synthetic import add_months, amortise, generate_book
 from tests.factories import day
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from arrears.cases.escalation import EscalationView, rule_fired
+from arrears.engine import LoanBook, position_for
 from arrears.planning import PositionView, PromiseView, plan_actions
 from arrears.policy import Policy
-from arrears.positions import LoanBook, position_for
 
 
 @dataclass(frozen=True)

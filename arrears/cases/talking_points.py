@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 
-from arrears.messaging.render import TEMPLATES
+from arrears.templating import TEMPLATES
 
 
 @lru_cache(maxsize=1)

@@ -8,7 +8,7 @@ import base64
 import binascii
 import hashlib
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -67,16 +67,32 @@ def build_app(state: FakeState, callbacks: Callbacks) -> Starlette:
         transport.abort()
         return Response(status_code=499)  # never reaches the client
 
+    async def before_taking(request: Request, provider: str, what: str) -> tuple[Response | None, Fault | None]:
+        """A fault that strikes before the message is taken: an error answer, or a dropped connection."""
+        early, fault = await fault_response(provider)
+        if early is not None:
+            state.log(provider, what, early.status_code)
+            return early, fault
+        if fault is not None and fault.kind == "drop":
+            state.log(provider, what, 0)
+            return drop_connection(request), fault
+        return None, fault
+
+    async def answer(request: Request, fault: Fault | None, response: Response) -> Response:
+        """The answer to a message taken, unless a fault loses it (a stall past the client's
+        timeout) or drops the connection before it."""
+        if fault is not None and fault.kind == "lost_response":
+            await asyncio.sleep(fault.delay_s)  # the client gives up: the answer is lost
+        if fault is not None and fault.kind == "drop_after":
+            return drop_connection(request)  # taken, then the connection dies before the answer
+        return response
+
     async def twilio_create(request: Request) -> Response:
         if not twilio_authorized(request):
             return twilio_error(401, 20003, "Authenticate")
-        early, fault = await fault_response("twilio")
+        early, fault = await before_taking(request, "twilio", "POST Messages")
         if early is not None:
-            state.log("twilio", "POST Messages", early.status_code)
             return early
-        if fault is not None and fault.kind == "drop":
-            state.log("twilio", "POST Messages", 0)
-            return drop_connection(request)
         form = await request.form()
         to, body = str(form.get("To", "")), str(form.get("Body", ""))
         sender = str(form.get("From") or form.get("MessagingServiceSid") or "")
@@ -109,11 +125,7 @@ def build_app(state: FakeState, callbacks: Callbacks) -> Starlette:
         state.log("twilio", "POST Messages", 201)
         if msg["status_callback"] and state.callbacks:
             callbacks.twilio_status(msg, ["sent", "delivered"])
-        if fault is not None and fault.kind == "lost_response":
-            await asyncio.sleep(fault.delay_s)  # the client gives up: the answer is lost
-        if fault is not None and fault.kind == "drop_after":
-            return drop_connection(request)  # taken, then the connection dies before the answer
-        return JSONResponse(_public(msg), status_code=201)
+        return await answer(request, fault, JSONResponse(_public(msg), status_code=201))
 
     async def twilio_list(request: Request) -> Response:
         if not twilio_authorized(request):
@@ -136,13 +148,9 @@ def build_app(state: FakeState, callbacks: Callbacks) -> Starlette:
     async def sendgrid_send(request: Request) -> Response:
         if request.headers.get("authorization") != f"Bearer {state.api_key}":
             return JSONResponse({"errors": [{"message": "unauthorized"}]}, 401)
-        early, fault = await fault_response("sendgrid")
+        early, fault = await before_taking(request, "sendgrid", "POST mail/send")
         if early is not None:
-            state.log("sendgrid", "POST mail/send", early.status_code)
             return early
-        if fault is not None and fault.kind == "drop":
-            state.log("sendgrid", "POST mail/send", 0)
-            return drop_connection(request)
         data = await request.json()
         personalizations = data.get("personalizations") or []
         if not 1 <= len(personalizations) <= 1000:
@@ -197,11 +205,7 @@ def build_app(state: FakeState, callbacks: Callbacks) -> Starlette:
         state.log("sendgrid", "POST mail/send", 202)
         if state.callbacks:
             callbacks.sendgrid_events(sent, ["processed", "delivered"])
-        if fault is not None and fault.kind == "lost_response":
-            await asyncio.sleep(fault.delay_s)
-        if fault is not None and fault.kind == "drop_after":
-            return drop_connection(request)
-        return Response(status_code=202, headers={"X-Message-Id": batch_id})
+        return await answer(request, fault, Response(status_code=202, headers={"X-Message-Id": batch_id}))
 
     async def sendgrid_activity(request: Request) -> Response:
         if request.headers.get("authorization") != f"Bearer {state.api_key}":
@@ -274,7 +278,5 @@ def _fill(text: str, subs: dict[str, str]) -> str:
 def _parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
-    from datetime import UTC
-
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

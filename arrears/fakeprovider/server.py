@@ -14,6 +14,7 @@ import uvicorn
 from arrears.fakeprovider.app import build_app
 from arrears.fakeprovider.callbacks import Callbacks
 from arrears.fakeprovider.state import FakeState, Fault
+from arrears.webhooks import create_app
 
 
 class BackgroundServer:
@@ -132,8 +133,6 @@ class LocalProviders:
         self.webhooks: BackgroundServer | None = None
 
     def _webhook_server(self, port: int) -> BackgroundServer:
-        from arrears.webhooks import create_app
-
         return BackgroundServer(
             create_app(
                 self.engine,

@@ -14,6 +14,8 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+import holidays
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SEARCH_DAYS = 400  # a window that never opens within a year is a policy error, not a wait
 
@@ -21,8 +23,6 @@ SEARCH_DAYS = 400  # a window that never opens within a year is a policy error, 
 @lru_cache(maxsize=64)
 def _holidays(country: str, subdivision: str | None, year: int) -> tuple[frozenset[date], frozenset[date]]:
     """(holidays, adjusted working days) of one country-year, cached: the package is slow to build."""
-    import holidays
-
     cal = holidays.country_holidays(country, subdiv=subdivision, years=year)
     workdays = frozenset(d for d in getattr(cal, "weekend_workdays", ()) if d.year == year)
     return frozenset(cal.keys()), workdays

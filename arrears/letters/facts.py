@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from arrears.messaging.content import Lender
+from arrears.policy import Policy
 
 LOCALES = ("zh_CN", "en_US")
 
@@ -29,15 +29,26 @@ class LetterDataError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Letterhead(Lender):
-    """The lender as a letter presents it (from settings): the reminders' sender details,
-    plus the postal address and the bank account for transfers."""
+class LetterSource:
+    """A planned letter action with what the letter must state, as stored on its day."""
 
-    address_zh: str
-    address_en: str
-    bank_name_zh: str
-    bank_name_en: str
-    bank_account: str
+    key: str
+    action: str
+    template: str
+    as_of: date
+    borrower_id: str
+    name: str
+    address: str | None
+    locale: str
+    loan_id: int
+    loan_no: str
+    product: str
+    currency: str
+    principal: Decimal
+    penalty_rate_daily: Decimal
+    contract_date: date
+    dpd: int
+    overdue: tuple[Decimal, Decimal, Decimal, Decimal, Decimal]  # principal, interest, penalty, fees, total
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,3 +127,52 @@ def check_facts(f: LetterFacts) -> None:
         raise LetterDataError(f.reference, f.template, "amounts", "negative amount")
     if f.deadline <= f.letter_date:
         raise LetterDataError(f.reference, f.template, "deadline", "must fall after the letter date")
+
+
+def facts_for(src: LetterSource, policy: Policy) -> LetterFacts:
+    """The letter an action calls for, dated its day, with the product's clause and the policy's deadlines."""
+    principal, interest, penalty, fees, total = src.overdue
+    return LetterFacts(
+        key=src.key,
+        reference=reference_for(src.key, src.template, src.as_of),
+        template=src.template,
+        locale=src.locale,
+        letter_date=src.as_of,
+        deadline=letter_deadline(src.as_of, policy.letters.deadline_days),
+        dispute_by=letter_deadline(src.as_of, policy.letters.dispute_days),
+        borrower_id=src.borrower_id,
+        borrower_name=src.name,
+        address=src.address or "",
+        loan_id=src.loan_id,
+        loan_no=src.loan_no,
+        contract_date=src.contract_date,
+        product=src.product,
+        currency=src.currency,
+        principal_amount=src.principal,
+        penalty_rate_daily=src.penalty_rate_daily,
+        dpd=src.dpd,
+        overdue_principal=principal,
+        overdue_interest=interest,
+        overdue_penalty=penalty,
+        overdue_fees=fees,
+        overdue_total=total,
+        clause=policy.product(src.product).clause_for(src.locale),
+    )
+
+
+class NoLetterForStage(LookupError):
+    """The policy sends no letter to a loan in this stage and risk (and none was named)."""
+
+
+def letter_action(policy: Policy, stage: str, risk: str, template: str | None) -> tuple[str, str]:
+    """(action, template): the letter the policy sends a loan in this stage and risk, or the
+    named template (under the action that names it anywhere in the policy)."""
+    if template is None:
+        for spec in policy.actions_for(stage, risk):
+            if spec.channel == "letter":
+                return spec.action, spec.template
+        raise NoLetterForStage(f"the policy sends no letter to a {stage} loan of {risk} risk; pass --template")
+    for spec in policy.all_actions():
+        if spec.channel == "letter" and spec.template == template:
+            return spec.action, template
+    return template, template

@@ -9,58 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, time
-from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from jinja2 import (
     Environment,
-    FileSystemLoader,
-    StrictUndefined,
     TemplateError,
     TemplateNotFound,
-    pass_context,
-    select_autoescape,
 )
-from jinja2.runtime import Context
 from markupsafe import Markup
 
-from arrears.letters.facts import LOCALES, LetterDataError, LetterFacts, Letterhead
-from arrears.messaging.render import TEMPLATES, long_date, money
+from arrears import templating
+from arrears.letters.facts import LOCALES, LetterDataError, LetterFacts
+from arrears.templating import TEMPLATES
+from arrears.templating.lender import Letterhead
 
 LETTERS = TEMPLATES / "letters"
 
 
-@pass_context
-def _money(ctx: Context, amount: Decimal) -> str:
-    f: LetterFacts = ctx["f"]
-    return money(amount, f.currency, f.locale)
-
-
-@pass_context
-def _day(ctx: Context, value: date) -> str:
-    return long_date(value, ctx["f"].locale)
-
-
-def percent(rate: Decimal) -> str:
-    """0.0005 -> '0.05%' (exact: no rounding of a contractual rate)."""
-    return f"{format((Decimal(rate) * 100).normalize(), 'f')}%"
-
-
 @lru_cache(maxsize=4)
 def environment(root: Path = LETTERS) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(root),
-        undefined=StrictUndefined,
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["money"] = _money
-    env.filters["day"] = _day
-    env.filters["percent"] = percent
-    return env
+    return templating.environment(root, "f")
 
 
 def letter_templates(locale: str, root: Path = LETTERS) -> set[str]:

@@ -26,8 +26,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from arrears.letters.facts import LetterDataError, LetterFacts, Letterhead, check_facts
+from arrears.letters.facts import LetterDataError, LetterFacts, check_facts
 from arrears.letters.html import LETTERS, created_stamp, document, section, stylesheet
+from arrears.templating.lender import Letterhead
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +120,7 @@ def _letter_html_class(ua_path: str) -> Any:
 
 def layout(html: str, css: str, templates: str) -> Any:
     """Lay out a document of letters; ``templates`` is the letters' template folder (base URL, ``ua.css``)."""
-    from weasyprint import CSS  # noqa: PLC0415
+    from weasyprint import CSS  # noqa: PLC0415 - imported in the worker process
 
     letter_html = _letter_html_class(str(Path(templates) / "ua.css"))
     return letter_html(string=html, base_url=templates).render(stylesheets=[CSS(string=css)])
@@ -148,7 +149,7 @@ def pdf_date(stamp: str) -> str:
 
 
 def split(pdf: bytes, ranges: dict[str, tuple[int, int]], metadata: dict[str, dict[str, str]]) -> dict[str, bytes]:
-    from pypdf import PdfReader, PdfWriter  # noqa: PLC0415
+    from pypdf import PdfReader, PdfWriter  # noqa: PLC0415 - imported in the worker process
 
     reader = PdfReader(io.BytesIO(pdf))
     out = {}

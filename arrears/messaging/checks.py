@@ -6,10 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from arrears.messaging.content import LOCALES, Lender, sample_facts
+from arrears.cases.talking_points import missing_call_templates
+from arrears.letters.html import missing_templates
+from arrears.messaging.content import LOCALES, sample_facts
 from arrears.messaging.content_rules import forbidden_word_problems, third_party_problems
-from arrears.messaging.render import TEMPLATES, TemplateMissing, render, template_names
+from arrears.messaging.render import TemplateMissing, render, template_names
 from arrears.policy import Policy, PolicyError
+from arrears.templating import TEMPLATES
+from arrears.templating.lender import Lender
 
 SAMPLE_LENDER = Lender(
     "Anxin Lending", "安信小贷", "400-800-1234", "collections@anxin.example", "https://pay.anxin.example"
@@ -27,18 +31,15 @@ class TemplateCheck:
 
 
 def check_policy_templates(policy: Policy) -> None:
-    """Fail fast when the policy names an SMS/email template that a locale lacks."""
+    """Fail fast when the policy names a template (SMS/email, letter, call talking points) that a
+    locale lacks, or when a template fails the content checks."""
     missing = [
         f"{channel}/{locale}/{template}"
         for channel, template in sorted(policy.message_templates())
         for locale in LOCALES
         if template not in template_names(channel, locale)
     ]
-    from arrears.letters.html import missing_templates
-
     missing += missing_templates(policy.letter_templates())
-    from arrears.cases.talking_points import missing_call_templates
-
     missing += missing_call_templates(policy.call_templates())
     if missing:
         raise PolicyError(f"policy names templates that do not exist: {', '.join(missing)}")

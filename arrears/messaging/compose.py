@@ -6,14 +6,47 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from arrears.messaging.content import Lender, MessageFacts, payment_deadline
+from arrears.messaging.content import MessageFacts, payment_deadline
 from arrears.messaging.render import merge_fields, render
+from arrears.planning.keys import ActionKey
 from arrears.policy import Policy
-from arrears.store.outbox import ActionToQueue
+from arrears.templating.lender import Lender
 from models.message import QUEUED, SUPPRESSED
+
+
+@dataclass(frozen=True, slots=True)
+class ActionToQueue:
+    """A planned SMS/email action with what its message needs to say."""
+
+    key: str
+    as_of: date
+    channel: str
+    template: str
+    borrower_id: str
+    loan_id: int
+    loan_nos: tuple[str, ...]
+    name: str
+    locale: str
+    phone: str | None
+    email: str | None
+    sms_consent: bool
+    email_consent: bool
+    loan_no: str
+    currency: str
+    dpd: int
+    overdue: tuple[Decimal, Decimal, Decimal, Decimal, Decimal]  # principal, interest, penalty, fees, total
+    next_due_date: date | None
+    next_amount_due: Decimal
+    promise_amount: Decimal | None = None  # the loan's open promise on the day (promise reminders)
+    promise_date: date | None = None
+    audience: str = "borrower"  # or third_party: the first consenting contact gets it
+    not_before: datetime | None = None  # the guard's moment (deferred: the next allowed one)
+    contact_id: int | None = None
+    contact_phone: str | None = None
 
 
 @dataclass
@@ -83,11 +116,11 @@ def letters_carried(actions: Iterable[ActionToQueue], policy: Policy, planned: I
     for a in actions:
         if a.channel != "email":
             continue
-        scope, ref, action, _channel, day = a.key.split(":")
-        letter = carries.get(action)
+        key = ActionKey.parse(a.key)
+        letter = carries.get(key.action)
         if letter is None:
             continue
-        letter_key = f"{scope}:{ref}:{letter}:letter:{day}"
+        letter_key = str(key.sibling(letter, "letter"))
         if letter_key in planned_keys:
             out[a.key] = letter_key
     return out

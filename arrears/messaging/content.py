@@ -10,20 +10,6 @@ LOCALES = ("zh_CN", "en_US")
 
 
 @dataclass(frozen=True, slots=True)
-class Lender:
-    """Who the borrower hears from and how to reach them (from settings)."""
-
-    name_en: str
-    name_zh: str
-    hotline: str
-    email: str
-    pay_url: str
-
-    def name(self, locale: str) -> str:
-        return self.name_zh if locale == "zh_CN" else self.name_en
-
-
-@dataclass(frozen=True, slots=True)
 class MessageFacts:
     """Everything a reminder may say. Amounts are the engine's, already rounded."""
 

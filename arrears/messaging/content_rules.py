@@ -14,7 +14,8 @@ from pathlib import Path
 
 from jinja2 import nodes
 
-from arrears.messaging.render import TEMPLATES, environment
+from arrears.messaging.render import environment
+from arrears.templating import TEMPLATES
 
 THIRD_PARTY_MARK = "{# third-party-safe #}"
 # MessageFacts fields that say anything about the debt

@@ -12,16 +12,15 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from babel import Locale
-from babel.dates import format_date
-from babel.numbers import format_currency
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, pass_context, select_autoescape
-from jinja2.runtime import Context
+from jinja2 import Environment, TemplateNotFound
 
-from arrears.messaging.content import Lender, MessageFacts
+from arrears import templating
+from arrears.messaging.content import MessageFacts
 from arrears.messaging.segments import SmsSize, sms_size
+from arrears.templating import TEMPLATES
+from arrears.templating.formats import long_date, money
+from arrears.templating.lender import Lender
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 CHANNELS = ("sms", "email")
 
 
@@ -37,44 +36,9 @@ class Rendered:
     size: SmsSize | None = None  # SMS only
 
 
-@lru_cache(maxsize=16)
-def babel_locale(code: str) -> Locale:
-    """Parsed once: Babel's parse of a locale string scans its data directory on every call."""
-    return Locale.parse(code)
-
-
-def money(amount: Decimal, currency: str, locale: str) -> str:
-    return format_currency(amount, currency, locale=babel_locale(locale))
-
-
-def long_date(value: date, locale: str) -> str:
-    return format_date(value, format="long", locale=babel_locale(locale))
-
-
-@pass_context
-def _money(ctx: Context, amount: Decimal, currency: str | None = None) -> str:
-    facts: MessageFacts = ctx["m"]
-    return money(amount, currency or facts.currency, facts.locale)
-
-
-@pass_context
-def _day(ctx: Context, value: date) -> str:
-    return long_date(value, ctx["m"].locale)
-
-
 @lru_cache(maxsize=4)
 def environment(root: Path = TEMPLATES) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(root),
-        undefined=StrictUndefined,
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=False,
-    )
-    env.filters["money"] = _money
-    env.filters["day"] = _day
-    return env
+    return templating.environment(root, "m")
 
 
 def merge_fields(facts: MessageFacts) -> dict[str, str]:

@@ -4,38 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from arrears.messaging.content import Lender
 from arrears.providers.outcomes import Provider
 from arrears.providers.sendgrid_email import SendGridCredentials, SendGridEmail
 from arrears.providers.twilio_sms import TwilioCredentials, TwilioSms
+from arrears.secrets import SENDGRID_KEY_BLOCK, TWILIO_TOKEN_BLOCK, prefect_secret
 from arrears.settings import Settings
-
-TWILIO_TOKEN_BLOCK = "arrears-twilio-auth-token"  # noqa: S105 - a block name, not a secret
-SENDGRID_KEY_BLOCK = "arrears-sendgrid-api-key"
 
 
 class ProviderNotConfigured(RuntimeError):
     """A channel has messages to send but no credentials."""
-
-
-def prefect_secret(block_name: str) -> str:
-    """The value of a Prefect Secret block, or "" when there is none."""
-    from prefect.blocks.system import Secret
-
-    try:
-        return str(Secret.load(block_name).get())  # type: ignore[union-attr]
-    except (ValueError, RuntimeError):
-        return ""
-
-
-def lender_from(settings: Settings) -> Lender:
-    return Lender(
-        name_en=settings.lender_name_en,
-        name_zh=settings.lender_name_zh,
-        hotline=settings.lender_hotline,
-        email=settings.lender_email,
-        pay_url=settings.lender_pay_url,
-    )
 
 
 def build_provider(channel: str, settings: Settings, secret: Callable[[str], str] = prefect_secret) -> Provider:

@@ -2,8 +2,27 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
+
+C = TypeVar("C")
+
+
+class PerThread(Generic[C]):
+    """One SDK client per sender thread, built on first use (the SDKs' HTTP sessions are not
+    shared between threads)."""
+
+    def __init__(self, build: Callable[[], C]) -> None:
+        self._build = build
+        self._local = threading.local()
+
+    def get(self) -> C:
+        client: C | None = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = self._build()
+        return client
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import urllib.error
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,16 @@ from sendgrid import SendGridAPIClient
 
 from arrears.messaging.batching import Shared
 from arrears.providers.http import retry_after_s
-from arrears.providers.outcomes import Accepted, Envelope, LookupFailed, Outcome, Rejected, Retryable, Unknown
+from arrears.providers.outcomes import (
+    Accepted,
+    Envelope,
+    LookupFailed,
+    Outcome,
+    PerThread,
+    Rejected,
+    Retryable,
+    Unknown,
+)
 
 KEY_ARG = "arrears_key"
 # Headers of a signed Event Webhook request.
@@ -47,13 +55,10 @@ class SendGridEmail:
         self.credentials = credentials
         self.sender = sender
         self.sender_name = sender_name
-        self._local = threading.local()
+        self._clients = PerThread(credentials.client)
 
     def _client(self) -> SendGridAPIClient:
-        client = getattr(self._local, "client", None)
-        if client is None:
-            client = self._local.client = self.credentials.client()
-        return client
+        return self._clients.get()
 
     def prepare(self) -> None:
         self._client()

@@ -20,7 +20,16 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from arrears.providers.http import retry_after_s
-from arrears.providers.outcomes import Accepted, Envelope, LookupFailed, Outcome, Rejected, Retryable, Unknown
+from arrears.providers.outcomes import (
+    Accepted,
+    Envelope,
+    LookupFailed,
+    Outcome,
+    PerThread,
+    Rejected,
+    Retryable,
+    Unknown,
+)
 
 TWILIO_API = "https://api.twilio.com"
 # Replies Twilio itself treats as an opt-out (its standard keywords): it blocks the sender after them.
@@ -67,13 +76,10 @@ class TwilioSms:
         self.credentials = credentials
         self.sender = sender
         self.status_callback_base = status_callback_base.rstrip("/")
-        self._local = threading.local()
+        self._clients = PerThread(credentials.client)
 
     def _client(self) -> Client:
-        client = getattr(self._local, "client", None)
-        if client is None:
-            client = self._local.client = self.credentials.client()
-        return client
+        return self._clients.get()
 
     def prepare(self) -> None:
         self._client().api.v2010.account.messages  # noqa: B018 - loads the SDK's resource modules

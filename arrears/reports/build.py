@@ -1,26 +1,26 @@
-"""Build the collections report for ``[first, last]``: figures from the database, charts as
-PNG, one HTML file (charts embedded and beside it) and the same page as a PDF (WeasyPrint).
+"""The collections report for ``[first, last]`` from its figures: charts as PNG, one HTML file
+(charts embedded and beside it) and the same page as a PDF (WeasyPrint), in ``<out>/<last>/``.
 
-``arrears report --as-of D [--from D0]`` and the daily flow's ``report`` step call
-:func:`write_report`; the files go to ``<var>/reports/<D>/``.
+The report step (``arrears.steps.report``) reads the figures from the database; ``arrears
+report --as-of D [--from D0]`` and the daily flow's ``report`` task call it.
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import Engine
 
-from arrears.policy import Policy
+from arrears.money import ratio
 from arrears.reports import charts
-from arrears.store import metrics
-from arrears.store.reports import recovery_by_stage, roll_rates
+from arrears.templating import TEMPLATES
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 DEFAULT_DAYS = 30
 
 
@@ -30,37 +30,49 @@ class ReportFiles:
     pdf: Path
 
 
-def write_report(
-    engine: Engine, policy: Policy, out_dir: Path, last: date, first: date | None = None, now: datetime | None = None
-) -> ReportFiles:
-    first = first or last - timedelta(days=DEFAULT_DAYS - 1)
-    if first > last:
-        raise ValueError(f"the report starts ({first}) after it ends ({last})")
-    stages = list(policy.stage_rules.names)
-    with engine.connect() as conn:
-        series = metrics.stage_series(conn, first, last)
-        prev, matrix = roll_rates(conn, last)
-        start = min(series) if series else None  # the first run day of the period
-        _, recovery = recovery_by_stage(conn, last, since=start) if start and start < last else (None, [])
-        cures = metrics.cures(conn, first, last)
-        promises = metrics.promise_verdicts(conn, first, last)
-        per_cure = metrics.contacts_per_cure(conn, first, last)
-        suppressed = metrics.suppression_reasons(conn, first, last)
-    judged = sum(promises.values())
-    kept = promises.get("kept", 0)
-    rates = {
-        "cure rate": cures.rate,
-        "promise kept rate": metrics.ratio(kept, judged),
-        **{f"recovery {r.stage} ({r.currency})": r.rate for r in recovery},
-    }
+@dataclass(frozen=True)
+class ReportFigures:
+    """What the report shows; read by the report step."""
+
+    first: date
+    last: date
+    stages: Sequence[str]
+    series: Mapping[date, Mapping[str, int]]  # run day -> stage -> loans
+    prev: date | None  # the run day the roll rates start from
+    matrix: Mapping[tuple[str, str], int]  # (stage then, stage now) -> loans
+    recovery: Sequence[Any]  # per stage and currency: loans, overdue, recovered, rate
+    cures: Any  # cured, cases, cycle_days, rate
+    promises: Mapping[str, int]  # verdict -> promises judged
+    per_cure: Mapping[str, Decimal]  # channel -> contacts per cured case
+    suppressed: Mapping[str, int]  # guard rule -> contacts suppressed
+
+    @property
+    def judged(self) -> int:
+        return sum(self.promises.values())
+
+    @property
+    def kept(self) -> int:
+        return self.promises.get("kept", 0)
+
+    def rates(self) -> dict[str, Decimal]:
+        return {
+            "cure rate": self.cures.rate,
+            "promise kept rate": ratio(self.kept, self.judged),
+            **{f"recovery {r.stage} ({r.currency})": r.rate for r in self.recovery},
+        }
+
+
+def write_report(figures: ReportFigures, out_dir: Path, now: datetime | None = None) -> ReportFiles:
+    f = figures
+    rates = f.rates()
     pngs = {
-        "stages": charts.stage_distribution(series, stages),
-        "roll_rates": charts.roll_rates(matrix, stages),
+        "stages": charts.stage_distribution(f.series, f.stages),
+        "roll_rates": charts.roll_rates(f.matrix, f.stages),
         "rates": charts.bars(rates, "Cure, promise-kept and recovery rates", percent=True),
-        "contacts": charts.bars(per_cure, "Contacts per cure, by channel", "contacts per cured case"),
-        "suppressed": charts.bars(suppressed, "Contacts suppressed by the guard, by rule", "contacts"),
+        "contacts": charts.bars(f.per_cure, "Contacts per cure, by channel", "contacts per cured case"),
+        "suppressed": charts.bars(f.suppressed, "Contacts suppressed by the guard, by rule", "contacts"),
     }
-    folder = out_dir / last.isoformat()
+    folder = out_dir / f.last.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
     for name, png in pngs.items():
         (folder / f"{name}.png").write_bytes(png)
@@ -68,15 +80,16 @@ def write_report(
         loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, autoescape=select_autoescape(["html.j2"])
     )
     html = env.get_template("reports/report.html.j2").render(
-        first=first, last=last, prev=prev, stages=stages, series=series, cures=cures, promises=promises,
-        judged=judged, kept=kept, recovery=recovery, per_cure=per_cure, suppressed=suppressed, rates=rates,
+        first=f.first, last=f.last, prev=f.prev, stages=list(f.stages), series=f.series, cures=f.cures,
+        promises=f.promises, judged=f.judged, kept=f.kept, recovery=f.recovery, per_cure=f.per_cure,
+        suppressed=f.suppressed, rates=rates,
         charts={k: "data:image/png;base64," + base64.b64encode(v).decode() for k, v in pngs.items()},
         generated=(now.isoformat(timespec="seconds") if now else ""),
     )  # fmt: skip
     html_path = folder / "report.html"
     html_path.write_text(html, encoding="utf-8")
     pdf_path = folder / "report.pdf"
-    from weasyprint import HTML
+    from weasyprint import HTML  # noqa: PLC0415 - heavy: imported when a report is written
 
     HTML(string=html, base_url=str(folder)).write_pdf(pdf_path)
     return ReportFiles(html_path.resolve(), pdf_path.resolve())

@@ -12,10 +12,10 @@ STAGE_COLOURS = {"current": "#9ccc65", "pre_due": "#4fc3f7", "M1": "#ffd54f", "M
 
 
 def _figure(width: float = 7.0, height: float = 3.2):  # type: ignore[no-untyped-def]
-    import matplotlib
+    import matplotlib  # noqa: PLC0415 - heavy, and the Agg backend must be chosen before pyplot loads
 
     matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib import pyplot as plt  # noqa: PLC0415 - after the backend is chosen
 
     fig, ax = plt.subplots(figsize=(width, height), dpi=110)
     return plt, fig, ax
@@ -39,7 +39,7 @@ def stage_distribution(series: Mapping[date, Mapping[str, int]], stages: Sequenc
     ax.set_ylabel("loans")
     ax.set_title("Delinquent loans by stage")
     ax.legend(loc="upper left", fontsize=7, ncol=len(shown))
-    from matplotlib import dates as mdates
+    from matplotlib import dates as mdates  # noqa: PLC0415 - heavy: only when a report is drawn
 
     ax.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, len(days) // 8)))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))

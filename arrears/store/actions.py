@@ -12,6 +12,13 @@ from models import CollectionAction
 from models.types import utcnow
 
 CHUNK = 1000
+# A planned action with its borrower, its loan and the loan's position on the action's day.
+PLANNED_WITH_POSITION = (
+    " FROM collection_action a"
+    " JOIN borrower b ON b.borrower_id = a.borrower_id"
+    " JOIN loan l ON l.id = a.loan_id"
+    " JOIN position p ON p.as_of = a.as_of AND p.loan_id = a.loan_id"
+)
 
 
 def insert_planned(conn: Connection, planned: Sequence[PlannedAction]) -> int:

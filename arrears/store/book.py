@@ -16,8 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, text
 
-from arrears.engine import Installment, Payment, RepaymentPlan, Waiver
-from arrears.positions import LoanBook
+from arrears.engine import Installment, LoanBook, Payment, RepaymentPlan, Waiver
 from arrears.store import DAY
 
 

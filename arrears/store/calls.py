@@ -12,7 +12,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from arrears.cases.calls import OUTCOMES, CallCandidate, QueuedCall
 from arrears.money import from_cents
 from arrears.store import DAY, as_moment
+from arrears.store.actions import PLANNED_WITH_POSITION
 from arrears.store.cases import add_event
+from arrears.store.guard import record_conversation
 from models import CallTask
 
 CT = CallTask.__table__  # type: ignore[attr-defined]
@@ -39,10 +41,9 @@ def calls_to_queue(conn: Connection, as_of: date) -> list[CallCandidate]:
     rows = conn.execute(
         text(
             "SELECT a.key, a.loan_id, l.loan_no, a.borrower_id, b.address, p.stage, p.risk, p.dpd, p.overdue_total,"
-            " a.template, a.not_before FROM collection_action a"
-            " JOIN borrower b ON b.borrower_id = a.borrower_id JOIN loan l ON l.id = a.loan_id"
-            " JOIN position p ON p.as_of = a.as_of AND p.loan_id = a.loan_id"
-            " LEFT JOIN call_task k ON k.key = a.key"
+            " a.template, a.not_before"
+            + PLANNED_WITH_POSITION
+            + " LEFT JOIN call_task k ON k.key = a.key"
             " WHERE a.as_of = :d AND a.channel = 'call_task' AND a.status = 'planned' AND k.id IS NULL"
             " ORDER BY a.key"
         ).bindparams(DAY),
@@ -141,8 +142,6 @@ def log_call(
         detail=f"{outcome}" + (f": {note}" if note else ""),
     )
     if outcome in CONVERSATIONS:  # the guard leaves the borrower in peace for the policy's gap
-        from arrears.store.guard import record_conversation
-
         record_conversation(conn, f"call:{task_id}", task.borrower_id, now, "call", f"call:{outcome}")
     return task
 

@@ -305,66 +305,57 @@ def _at(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value))
 
 
+def _detail(base: str, *parts: tuple[str, Any]) -> str:
+    """``base`` followed by each ``(format, value)`` whose value is set."""
+    return base + "".join(fmt.format(value) for fmt, value in parts if value)
+
+
+def _messages(r: Any) -> TimelineEntry:
+    detail = _detail(
+        f"{r.template} to {mask_recipient(r.channel, r.recipient)}: {r.status}",
+        (" ({})", r.reason), (", provider id {}", r.provider_id),
+    )  # fmt: skip
+    return TimelineEntry(as_date(r.as_of), _at(r.sent_at or r.queued_at), r.channel, "system", "dispatch", detail)
+
+
+def _letters(r: Any) -> TimelineEntry:
+    detail = _detail(
+        f"{r.reference} {r.template}: {r.status}",
+        (", sha256 {}", r.sha256), (", mail-house {}", r.print_batch),
+        (" ({})", r.error if r.status != "rendered" else None),
+    )  # fmt: skip
+    return TimelineEntry(as_date(r.as_of), _at(r.created_at), "letter", "system", "letters", detail)
+
+
+def _calls(r: Any) -> TimelineEntry:
+    detail = _detail(f"call for {r.collector}: {r.status}", (", {}", r.outcome), (" ({})", r.reason))
+    return TimelineEntry(as_date(r.as_of), _at(r.created_at), "call_task", "system", "call-queue", detail)
+
+
+TIMELINE_SOURCES = (
+    ("SELECT as_of, channel, template, recipient, status, reason, provider_id, queued_at, sent_at"
+     " FROM outbox_message WHERE loan_id = :l", _messages),
+    ("SELECT as_of, reference, template, status, sha256, print_batch, error, created_at FROM letter"
+     " WHERE loan_id = :l", _letters),
+    ("SELECT as_of, collector, status, outcome, note, reason, logged_at, created_at FROM call_task"
+     " WHERE loan_id = :l", _calls),
+)  # fmt: skip
+
+
 def timeline(conn: Connection, loan_id: int) -> list[TimelineEntry]:
     """Everything that happened on the loan, oldest first: case events (stages, promises,
     disputes, hardship, calls, escalation, notes, closing), every message and letter with
     its outcome, and every payment. Recipients are masked."""
-    out: list[TimelineEntry] = []
-    for r in conn.execute(
-        text("SELECT as_of, at, kind, actor, source, detail FROM case_event WHERE loan_id = :l"), {"l": loan_id}
-    ):
-        out.append(TimelineEntry(as_date(r.as_of), _at(r.at), r.kind, r.actor, r.source, r.detail))
-    for r in conn.execute(
-        text(
-            "SELECT as_of, channel, template, recipient, status, reason, provider_id, queued_at, sent_at"
-            " FROM outbox_message WHERE loan_id = :l"
-        ),
-        {"l": loan_id},
-    ):
-        detail = f"{r.template} to {mask_recipient(r.channel, r.recipient)}: {r.status}"
-        if r.reason:
-            detail += f" ({r.reason})"
-        if r.provider_id:
-            detail += f", provider id {r.provider_id}"
-        out.append(
-            TimelineEntry(as_date(r.as_of), _at(r.sent_at or r.queued_at), r.channel, "system", "dispatch", detail)
-        )
-    for r in conn.execute(
-        text(
-            "SELECT as_of, reference, template, status, sha256, print_batch, error, created_at FROM letter"
-            " WHERE loan_id = :l"
-        ),
-        {"l": loan_id},
-    ):
-        detail = f"{r.reference} {r.template}: {r.status}"
-        if r.sha256:
-            detail += f", sha256 {r.sha256}"
-        if r.print_batch:
-            detail += f", mail-house {r.print_batch}"
-        if r.error and r.status != "rendered":
-            detail += f" ({r.error})"
-        out.append(TimelineEntry(as_date(r.as_of), _at(r.created_at), "letter", "system", "letters", detail))
-    for r in conn.execute(
-        text(
-            "SELECT as_of, collector, status, outcome, note, reason, logged_at, created_at FROM call_task"
-            " WHERE loan_id = :l"
-        ),
-        {"l": loan_id},
-    ):
-        detail = f"call for {r.collector}: {r.status}" + (f", {r.outcome}" if r.outcome else "")
-        if r.reason:
-            detail += f" ({r.reason})"
-        out.append(TimelineEntry(as_date(r.as_of), _at(r.created_at), "call_task", "system", "call-queue", detail))
-    currency = conn.execute(text("SELECT currency FROM loan WHERE id = :l"), {"l": loan_id}).scalar() or ""
-    for r in conn.execute(text("SELECT paid_on, amount, reference FROM payment WHERE loan_id = :l"), {"l": loan_id}):
-        out.append(
-            TimelineEntry(
-                as_date(r.paid_on),
-                None,
-                "payment",
-                "borrower",
-                "loan book",
-                f"{currency} {from_cents(r.amount)} ({r.reference})",
-            )
-        )
+    params = {"l": loan_id}
+    events = "SELECT as_of, at, kind, actor, source, detail FROM case_event WHERE loan_id = :l"
+    out = [
+        TimelineEntry(as_date(r.as_of), _at(r.at), r.kind, r.actor, r.source, r.detail)
+        for r in conn.execute(text(events), params)
+    ]
+    for sql, entry in TIMELINE_SOURCES:
+        out.extend(entry(r) for r in conn.execute(text(sql), params))
+    currency = conn.execute(text("SELECT currency FROM loan WHERE id = :l"), params).scalar() or ""
+    for r in conn.execute(text("SELECT paid_on, amount, reference FROM payment WHERE loan_id = :l"), params):
+        detail = f"{currency} {from_cents(r.amount)} ({r.reference})"
+        out.append(TimelineEntry(as_date(r.paid_on), None, "payment", "borrower", "loan book", detail))
     return sorted(out, key=lambda e: (e.day, e.at.timestamp() if e.at else 0.0, e.kind))

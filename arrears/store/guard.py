@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select, text, update
+from sqlalchemy import Connection, bindparam, func, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from arrears.guard import SUPPRESS, Contact, Decision, Standing
-from arrears.messaging.content_rules import is_third_party_safe
+from arrears.guard import SUPPRESS, Decision, Standing
 from arrears.store import DAY, as_moment
 from models import (
     Borrower,
@@ -47,7 +47,7 @@ WINDOW = timedelta(days=8)  # caps look 7 days back; deferrals look a few days a
 
 @dataclass(frozen=True, slots=True)
 class Reach:
-    """How a borrower can be reached, for building the guard's Contact."""
+    """How a borrower can be reached (the guard step builds its ``Contact`` from it)."""
 
     timezone: str
     phone: str | None
@@ -57,29 +57,6 @@ class Reach:
     email_consent: bool
     third_parties: int  # contacts on file
     consenting: int | None  # id of the first consenting third party with a phone
-
-
-def contact_for(
-    key: str, channel: str, audience: str, template: str, locale: str, loans: Iterable[str], reach: Reach
-) -> Contact:
-    loans = frozenset(loans)
-    if audience == "third_party":
-        return Contact(
-            key,
-            channel,
-            loans,
-            reachable=reach.third_parties > 0,
-            consent=reach.consenting is not None,
-            third_party=reach.consenting or 0,
-            third_party_safe=is_third_party_safe(channel, template, locale),
-        )
-    if channel == "sms":
-        return Contact(key, channel, loans, reachable=bool(reach.phone), consent=reach.sms_consent)
-    if channel == "email":
-        return Contact(key, channel, loans, reachable=bool(reach.email), consent=reach.email_consent)
-    if channel == "letter":  # a missing address fails the letter in production (retried once fixed)
-        return Contact(key, channel, loans)
-    return Contact(key, channel, loans, reachable=bool(reach.phone))
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[list[Any]]:
@@ -232,17 +209,11 @@ def record_plan_decisions(
     for part in _chunks(rows):
         conn.execute(
             update(A)
-            .where(A.c.id == _bind("i"))
-            .values(status=_bind("s"), reason=_bind("r"), rule=_bind("u"), not_before=_bind("n")),
+            .where(A.c.id == bindparam("i"))
+            .values(status=bindparam("s"), reason=bindparam("r"), rule=bindparam("u"), not_before=bindparam("n")),
             part,
         )  # fmt: skip
     log_decisions(conn, [(a.key, as_of, a.borrower_id, a.channel, "plan", d) for a, d in decided], now)
-
-
-def _bind(name: str) -> Any:
-    from sqlalchemy import bindparam
-
-    return bindparam(name)
 
 
 def log_decisions(conn: Connection, items: Sequence[tuple[str, date, str, str, str, Decision]], now: datetime) -> None:
@@ -302,8 +273,6 @@ def open_flags(conn: Connection, borrower_id: str) -> list[Any]:
 
 
 def record_conversation(conn: Connection, key: str, borrower_id: str, at: datetime, channel: str, source: str) -> None:
-    from sqlalchemy.dialects import postgresql, sqlite
-
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(CV).values(key=key, borrower_id=borrower_id, at=at, channel=channel, source=source)
     conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
@@ -325,3 +294,18 @@ def decision_counts(conn: Connection, as_of: date) -> dict[tuple[str, str], int]
 def suppress_message(conn: Connection, message_id: int, reason: str, now: datetime) -> bool:
     q = update(O).where(O.c.id == message_id, O.c.status == "queued")
     return bool(conn.execute(q.values(status="suppressed", reason=reason[:300], updated_at=now)).rowcount)
+
+
+def contacts_of_loan(conn: Connection, loan_id: int, loan_no: str, as_of: date) -> list[Any]:
+    """The day's planned contacts that cover the loan (any channel but legal), with the status of
+    their outbox message if they became one (``arrears why``)."""
+    rows = conn.execute(
+        text(
+            "SELECT a.key, a.channel, a.action, a.audience, a.status, a.reason, a.loan_nos, o.status AS message"
+            " FROM collection_action a LEFT JOIN outbox_message o ON o.key = a.key"
+            " WHERE a.as_of = :d AND (a.loan_id = :l OR a.loan_nos LIKE :like) AND a.channel <> 'legal'"
+            " ORDER BY a.channel, a.action"
+        ).bindparams(DAY),
+        {"d": as_of, "l": loan_id, "like": f"%{loan_no}%"},
+    ).all()
+    return [a for a in rows if loan_no in a.loan_nos.split(",")]

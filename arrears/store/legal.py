@@ -7,19 +7,26 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from arrears.cases.escalation import EscalationView, LegalStep, legal_reference
-from arrears.cases.promises import broken_statuses
+from arrears.cases.evidence import EvidenceRows
 from arrears.money import from_cents
-from arrears.store import DAY
-from arrears.store.cases import add_event
-from models import CaseEvent, LegalCase, LegalTask
+from arrears.store import DAY, rows_on
+from arrears.store.cases import add_event, timeline
+from arrears.store.disputes import OPEN_ON_DAY, disputes_of
+from arrears.store.hardship import hardships_of
+from arrears.store.promises import promises_of
+from models import Borrower, CaseEvent, Installment, LegalCase, LegalTask, Loan, Payment
 
 LC = LegalCase.__table__  # type: ignore[attr-defined]
 LT = LegalTask.__table__  # type: ignore[attr-defined]
 CE = CaseEvent.__table__  # type: ignore[attr-defined]
+BT = Borrower.__table__  # type: ignore[attr-defined]
+LN = Loan.__table__  # type: ignore[attr-defined]
+IT = Installment.__table__  # type: ignore[attr-defined]
+PT = Payment.__table__  # type: ignore[attr-defined]
 CHUNK = 500
 TASK_STATUSES = ("open", "in_progress", "done", "cancelled")
 
@@ -29,27 +36,26 @@ class LegalError(ValueError):
 
 
 def escalation_candidates(
-    conn: Connection, as_of: date, partial_counts_as_broken: bool
+    conn: Connection, as_of: date, broken: Sequence[str]
 ) -> tuple[list[EscalationView], dict[int, str]]:
     """Delinquent loans with an open case and no legal case for it, not held by a dispute or
-    an open promise; and the day's planned ``legal`` strategy actions (loan id -> action)."""
-    statuses = ", ".join(repr(s) for s in broken_statuses(partial_counts_as_broken))
+    an open promise, with their promises judged as one of ``broken``; and the day's planned
+    ``legal`` strategy actions (loan id -> action)."""
     rows = conn.execute(
         text(
             "SELECT p.loan_id, l.loan_no, c.id AS case_id, p.stage, p.dpd, p.overdue_total, l.product,"
             " (SELECT COUNT(*) FROM promise pr WHERE pr.loan_id = p.loan_id AND pr.promised_on < :d"
-            f"   AND pr.status IN ({statuses})) AS broken"
+            "   AND pr.status IN :broken) AS broken"
             " FROM position p JOIN collection_case c ON c.loan_id = p.loan_id AND c.status = 'open'"
             " JOIN loan l ON l.id = p.loan_id"
             " WHERE p.as_of = :d AND p.dpd > 0"
             " AND NOT EXISTS (SELECT 1 FROM legal_case g WHERE g.case_id = c.id)"
-            " AND NOT EXISTS (SELECT 1 FROM dispute d WHERE d.loan_id = p.loan_id AND d.opened_on <= :d"
-            "   AND (d.resolved_on IS NULL OR d.resolved_on > :d))"
+            f" AND NOT EXISTS (SELECT 1 FROM dispute d WHERE d.loan_id = p.loan_id AND {OPEN_ON_DAY})"
             " AND NOT EXISTS (SELECT 1 FROM promise pr WHERE pr.loan_id = p.loan_id AND pr.made_on <= :d"
             "   AND pr.promised_on >= :d AND pr.status NOT IN ('superseded', 'cancelled'))"
             " ORDER BY p.loan_id"
-        ).bindparams(DAY),
-        {"d": as_of},
+        ).bindparams(DAY, bindparam("broken", expanding=True)),
+        {"d": as_of, "broken": list(broken)},
     )
     views = [
         EscalationView(
@@ -213,26 +219,68 @@ def update_task(
 
 
 def overdue_legal_tasks(conn: Connection, as_of: date) -> list[Any]:
-    return list(
-        conn.execute(
-            text(
-                "SELECT g.reference, t.kind, t.owner, t.due_on, t.status FROM legal_task t"
-                " JOIN legal_case g ON g.id = t.legal_case_id"
-                " WHERE t.status IN ('open', 'in_progress') AND t.due_on < :d ORDER BY t.due_on, g.reference"
-            ).bindparams(DAY),
-            {"d": as_of},
-        )
+    sql = (
+        "SELECT g.reference, t.kind, t.owner, t.due_on, t.status FROM legal_task t"
+        " JOIN legal_case g ON g.id = t.legal_case_id"
+        " WHERE t.status IN ('open', 'in_progress') AND t.due_on < :d ORDER BY t.due_on, g.reference"
     )
+    return rows_on(conn, sql, as_of)
 
 
 def opened_on_day(conn: Connection, as_of: date) -> list[Any]:
-    return list(
-        conn.execute(
-            text(
-                "SELECT g.reference, g.rule, l.loan_no, g.overdue_total, l.currency,"
-                " (SELECT t.owner FROM legal_task t WHERE t.legal_case_id = g.id ORDER BY t.seq LIMIT 1) AS owner"
-                " FROM legal_case g JOIN loan l ON l.id = g.loan_id WHERE g.opened_on = :d ORDER BY g.reference"
-            ).bindparams(DAY),
-            {"d": as_of},
-        )
+    sql = (
+        "SELECT g.reference, g.rule, l.loan_no, g.overdue_total, l.currency,"
+        " (SELECT t.owner FROM legal_task t WHERE t.legal_case_id = g.id ORDER BY t.seq LIMIT 1) AS owner"
+        " FROM legal_case g JOIN loan l ON l.id = g.loan_id WHERE g.opened_on = :d ORDER BY g.reference"
+    )
+    return rows_on(conn, sql, as_of)
+
+
+def has_open_legal_case(conn: Connection, loan_id: int) -> bool:
+    found = conn.execute(text("SELECT 1 FROM legal_case WHERE loan_id = :l AND status = 'open'"), {"l": loan_id})
+    return found.first() is not None
+
+
+def _of_loan(conn: Connection, sql: str, loan_id: int) -> list[Any]:
+    return list(conn.execute(text(sql), {"l": loan_id}))
+
+
+def evidence_rows(conn: Connection, reference: str) -> EvidenceRows:
+    """Everything the evidence pack of a legal case states, as stored."""
+    case, tasks = legal_case(conn, reference)
+    loan = conn.execute(select(LN).where(LN.c.id == case.loan_id)).one()
+    return EvidenceRows(
+        case=case,
+        tasks=tasks,
+        loan=loan,
+        borrower=conn.execute(select(BT).where(BT.c.borrower_id == loan.borrower_id)).one(),
+        position=conn.execute(
+            text("SELECT * FROM position WHERE loan_id = :l ORDER BY as_of DESC LIMIT 1"), {"l": loan.id}
+        ).first(),
+        schedule=list(conn.execute(select(IT).where(IT.c.loan_id == loan.id).order_by(IT.c.seq))),
+        payments=list(
+            conn.execute(select(PT).where(PT.c.loan_id == loan.id).order_by(PT.c.paid_on, PT.c.reference))
+        ),
+        contacts=_of_loan(
+            conn,
+            "SELECT as_of, channel, template, recipient, status, reason, provider_id, error_code, sent_at,"
+            " delivered_at FROM outbox_message WHERE loan_id = :l ORDER BY as_of, id",
+            loan.id,
+        ),
+        letters=_of_loan(
+            conn,
+            "SELECT as_of, reference, template, status, total, deadline, sha256, path, pages, print_batch"
+            " FROM letter WHERE loan_id = :l ORDER BY as_of, reference",
+            loan.id,
+        ),
+        calls=_of_loan(
+            conn,
+            "SELECT as_of, collector, status, outcome, note, logged_at FROM call_task WHERE loan_id = :l"
+            " ORDER BY as_of, id",
+            loan.id,
+        ),
+        promises=promises_of(conn, loan.id),
+        disputes=disputes_of(conn, loan.id),
+        hardship=hardships_of(conn, loan.id),
+        timeline=timeline(conn, loan.id),
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,36 +10,14 @@ from typing import Any
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from arrears.letters.facts import LetterSource
 from arrears.money import from_cents
 from arrears.store import DAY, as_date
-from models import Letter, Loan
+from arrears.store.actions import PLANNED_WITH_POSITION
+from models import Letter
 from models.letter import FAILED, RENDERED
 
 L = Letter.__table__  # type: ignore[attr-defined]
-LN = Loan.__table__  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True, slots=True)
-class LetterSource:
-    """A planned letter action with what the letter must state, as stored on its day."""
-
-    key: str
-    action: str
-    template: str
-    as_of: date
-    borrower_id: str
-    name: str
-    address: str | None
-    locale: str
-    loan_id: int
-    loan_no: str
-    product: str
-    currency: str
-    principal: Decimal
-    penalty_rate_daily: Decimal
-    contract_date: date
-    dpd: int
-    overdue: tuple[Decimal, Decimal, Decimal, Decimal, Decimal]  # principal, interest, penalty, fees, total
 
 
 def letters_to_render(conn: Connection, as_of: date) -> list[LetterSource]:
@@ -50,11 +27,8 @@ def letters_to_render(conn: Connection, as_of: date) -> list[LetterSource]:
             "SELECT a.key, a.action, a.template, a.borrower_id, b.name, b.address, b.locale,"
             " l.id AS loan_id, l.loan_no, l.product, l.currency, l.principal, l.penalty_rate_daily, l.contract_date,"
             " p.dpd, p.overdue_principal, p.overdue_interest, p.overdue_penalty, p.overdue_fees, p.overdue_total"
-            " FROM collection_action a"
-            " JOIN borrower b ON b.borrower_id = a.borrower_id"
-            " JOIN loan l ON l.id = a.loan_id"
-            " JOIN position p ON p.as_of = a.as_of AND p.loan_id = a.loan_id"
-            " LEFT JOIN letter t ON t.key = a.key"
+            + PLANNED_WITH_POSITION
+            + " LEFT JOIN letter t ON t.key = a.key"
             " WHERE a.as_of = :d AND a.channel = 'letter' AND a.status = 'planned'"
             " AND (t.id IS NULL OR t.status = 'failed')"
             " ORDER BY a.key"
@@ -174,16 +148,3 @@ def failures(conn: Connection, as_of: date, limit: int = 50) -> list[str]:
         select(L.c.error).where(L.c.as_of == as_of, L.c.status == FAILED).order_by(L.c.key).limit(limit)
     ).all()
     return [r.error or "" for r in rows]
-
-
-def loan_nos(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
-    unique = sorted(set(ids))
-    out: dict[int, str] = {}
-    for i in range(0, len(unique), 500):
-        out.update(
-            {
-                r.id: r.loan_no
-                for r in conn.execute(select(LN.c.id, LN.c.loan_no).where(LN.c.id.in_(unique[i : i + 500])))
-            }
-        )
-    return out

@@ -14,29 +14,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from sqlalchemy import Connection, Date, bindparam, text
 
+from arrears.money import ratio
 from arrears.store import as_date
 
 FIRST = bindparam("first", type_=Date())
 LAST = bindparam("last", type_=Date())
 
 
-def _params(first: date, last: date) -> dict[str, date]:
-    return {"first": first, "last": last}
+def _in_range(conn: Connection, sql: str, first: date, last: date) -> list[Any]:
+    """The rows of a query over the run days ``first..last`` (bound as ``:first``, ``:last``)."""
+    return list(conn.execute(text(sql).bindparams(FIRST, LAST), {"first": first, "last": last}))
 
 
 def stage_series(conn: Connection, first: date, last: date) -> dict[date, dict[str, int]]:
-    rows = conn.execute(
-        text(
-            "SELECT as_of, stage, COUNT(*) FROM position WHERE as_of BETWEEN :first AND :last"
-            " GROUP BY as_of, stage ORDER BY as_of"
-        ).bindparams(FIRST, LAST),
-        _params(first, last),
+    sql = (
+        "SELECT as_of, stage, COUNT(*) FROM position WHERE as_of BETWEEN :first AND :last"
+        " GROUP BY as_of, stage ORDER BY as_of"
     )
     out: dict[date, dict[str, int]] = {}
-    for day, stage, n in rows:
+    for day, stage, n in _in_range(conn, sql, first, last):
         out.setdefault(as_date(day), {})[stage] = int(n)
     return out
 
@@ -52,49 +52,32 @@ class Cures:
         return ratio(self.cured, self.cases)
 
 
-def ratio(part: int | Decimal, whole: int | Decimal) -> Decimal:
-    if not whole:
-        return Decimal(0)
-    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+CURED = (
+    "SELECT loan_id, opened_on, closed_on FROM collection_case"
+    " WHERE close_reason = 'cured' AND closed_on BETWEEN :first AND :last"
+)
+
+
+def _count(conn: Connection, sql: str, first: date, last: date) -> int:
+    return int(_in_range(conn, sql, first, last)[0][0] or 0)
 
 
 def cures(conn: Connection, first: date, last: date) -> Cures:
-    p = _params(first, last)
-    cured = conn.execute(
-        text(
-            "SELECT opened_on, closed_on FROM collection_case"
-            " WHERE close_reason = 'cured' AND closed_on BETWEEN :first AND :last"
-        ).bindparams(FIRST, LAST),
-        p,
-    ).all()
-    cases = conn.execute(
-        text(
-            "SELECT COUNT(*) FROM collection_case WHERE opened_on <= :last"
-            " AND (closed_on IS NULL OR closed_on >= :first)"
-        ).bindparams(FIRST, LAST),
-        p,
-    ).scalar()
-    days = [(as_date(c) - as_date(o)).days for o, c in cured]
+    cured = _in_range(conn, CURED, first, last)
+    open_in_range = "opened_on <= :last AND (closed_on IS NULL OR closed_on >= :first)"
+    cases = _count(conn, f"SELECT COUNT(*) FROM collection_case WHERE {open_in_range}", first, last)
+    days = [(as_date(c.closed_on) - as_date(c.opened_on)).days for c in cured]
     cycle = (Decimal(sum(days)) / len(days)).quantize(Decimal("0.1"), ROUND_HALF_UP) if days else None
-    return Cures(len(cured), int(cases or 0), cycle)
+    return Cures(len(cured), cases, cycle)
 
 
 def promise_verdicts(conn: Connection, first: date, last: date) -> dict[str, int]:
-    rows = conn.execute(
-        text(
-            "SELECT status, COUNT(*) FROM promise WHERE judged_on BETWEEN :first AND :last GROUP BY status"
-        ).bindparams(FIRST, LAST),
-        _params(first, last),
-    )
-    return {s: int(n) for s, n in rows}
+    sql = "SELECT status, COUNT(*) FROM promise WHERE judged_on BETWEEN :first AND :last GROUP BY status"
+    return {s: int(n) for s, n in _in_range(conn, sql, first, last)}
 
 
 def contacts_per_cure(conn: Connection, first: date, last: date) -> dict[str, Decimal]:
     """channel -> contacts made on the cases cured in the range, per cured case."""
-    cured = (
-        "SELECT loan_id, opened_on, closed_on FROM collection_case"
-        " WHERE close_reason = 'cured' AND closed_on BETWEEN :first AND :last"
-    )
     message = (
         "SELECT COUNT(*) FROM outbox_message o JOIN ({c}) c ON c.loan_id = o.loan_id WHERE o.channel = '{ch}'"
         " AND o.status IN ('sent', 'delivered') AND o.as_of BETWEEN c.opened_on AND c.closed_on"
@@ -107,21 +90,14 @@ def contacts_per_cure(conn: Connection, first: date, last: date) -> dict[str, De
         "call": "SELECT COUNT(*) FROM call_task k JOIN ({c}) c ON c.loan_id = k.loan_id"
         " WHERE k.status = 'done' AND k.as_of BETWEEN c.opened_on AND c.closed_on",
     }
-    p = _params(first, last)
-    n_cured = conn.execute(text(f"SELECT COUNT(*) FROM ({cured}) c").bindparams(FIRST, LAST), p).scalar() or 0
-    return {
-        channel: ratio(int(conn.execute(text(q.format(c=cured)).bindparams(FIRST, LAST), p).scalar() or 0), n_cured)
-        for channel, q in queries.items()
-    }
+    n_cured = _count(conn, f"SELECT COUNT(*) FROM ({CURED}) c", first, last)
+    return {channel: ratio(_count(conn, q.format(c=CURED), first, last), n_cured) for channel, q in queries.items()}
 
 
 def suppression_reasons(conn: Connection, first: date, last: date) -> dict[str, int]:
-    rows = conn.execute(
-        text(
-            "SELECT d.rule, COUNT(*) FROM contact_decision d WHERE d.id IN"
-            " (SELECT MAX(id) FROM contact_decision WHERE as_of BETWEEN :first AND :last GROUP BY key)"
-            " AND d.verdict = 'suppress' GROUP BY d.rule ORDER BY COUNT(*) DESC"
-        ).bindparams(FIRST, LAST),
-        _params(first, last),
+    sql = (
+        "SELECT d.rule, COUNT(*) FROM contact_decision d WHERE d.id IN"
+        " (SELECT MAX(id) FROM contact_decision WHERE as_of BETWEEN :first AND :last GROUP BY key)"
+        " AND d.verdict = 'suppress' GROUP BY d.rule ORDER BY COUNT(*) DESC"
     )
-    return {r: int(n) for r, n in rows}
+    return {r: int(n) for r, n in _in_range(conn, sql, first, last)}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -13,8 +12,10 @@ from typing import Any
 from sqlalchemy import Connection, Date, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from arrears.messaging.compose import ActionToQueue
 from arrears.money import from_cents
-from arrears.store import DAY, as_moment
+from arrears.store import DAY, as_moment, optional_date
+from arrears.store.actions import PLANNED_WITH_POSITION
 from models import Letter, OutboxMessage, Suppression
 from models.message import QUEUED, REVIEW, SENDING, SENT, SUPPRESSED
 
@@ -22,37 +23,6 @@ T = OutboxMessage.__table__  # type: ignore[attr-defined]
 S = Suppression.__table__  # type: ignore[attr-defined]
 LT = Letter.__table__  # type: ignore[attr-defined]
 CHUNK = 500
-
-
-@dataclass(frozen=True, slots=True)
-class ActionToQueue:
-    """A planned SMS/email action with what its message needs to say."""
-
-    key: str
-    as_of: date
-    channel: str
-    template: str
-    borrower_id: str
-    loan_id: int
-    loan_nos: tuple[str, ...]
-    name: str
-    locale: str
-    phone: str | None
-    email: str | None
-    sms_consent: bool
-    email_consent: bool
-    loan_no: str
-    currency: str
-    dpd: int
-    overdue: tuple[Decimal, Decimal, Decimal, Decimal, Decimal]  # principal, interest, penalty, fees, total
-    next_due_date: date | None
-    next_amount_due: Decimal
-    promise_amount: Decimal | None = None  # the loan's open promise on the day (promise reminders)
-    promise_date: date | None = None
-    audience: str = "borrower"  # or third_party: the first consenting contact gets it
-    not_before: datetime | None = None  # the guard's moment (deferred: the next allowed one)
-    contact_id: int | None = None
-    contact_phone: str | None = None
 
 
 def actions_to_queue(conn: Connection, as_of: date) -> list[ActionToQueue]:
@@ -68,11 +38,8 @@ def actions_to_queue(conn: Connection, as_of: date) -> list[ActionToQueue]:
             " pr.amount AS promise_amount, pr.promised_on, a.audience, tc.id AS contact_id,"
             " CASE WHEN a.rule = 'allowed' THEN NULL ELSE a.not_before END AS not_before,"
             " tc.phone AS contact_phone"
-            " FROM collection_action a"
-            " JOIN borrower b ON b.borrower_id = a.borrower_id"
-            " JOIN loan l ON l.id = a.loan_id"
-            " JOIN position p ON p.as_of = a.as_of AND p.loan_id = a.loan_id"
-            " LEFT JOIN outbox_message o ON o.key = a.key"
+            + PLANNED_WITH_POSITION
+            + " LEFT JOIN outbox_message o ON o.key = a.key"
             " LEFT JOIN promise pr ON pr.loan_id = a.loan_id AND pr.made_on <= a.as_of AND pr.promised_on >= a.as_of"
             "   AND pr.status NOT IN ('superseded', 'cancelled')"
             " LEFT JOIN contact tc ON a.audience = 'third_party' AND tc.id ="
@@ -104,10 +71,10 @@ def actions_to_queue(conn: Connection, as_of: date) -> list[ActionToQueue]:
                 currency=r.currency,
                 dpd=r.dpd,
                 overdue=tuple(from_cents(v) for v in (r[15], r[16], r[17], r[18], r[19])),  # type: ignore[arg-type]
-                next_due_date=_as_date(r.next_due_date),
+                next_due_date=optional_date(r.next_due_date),
                 next_amount_due=max(next_due, Decimal(0)),
                 promise_amount=from_cents(r.promise_amount) if r.promise_amount is not None else None,
-                promise_date=_as_date(r.promised_on),
+                promise_date=optional_date(r.promised_on),
                 audience=r.audience,
                 not_before=as_moment(r.not_before),
                 contact_id=r.contact_id,
@@ -124,12 +91,6 @@ def rendered_letters(conn: Connection, as_of: date) -> dict[str, str]:
         {"d": as_of},
     ).all()
     return {r.key: r.reference for r in rows}
-
-
-def _as_date(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
 
 
 def insert_messages(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
@@ -269,3 +230,11 @@ def requeue_review(conn: Connection, key: str, now: datetime) -> bool:
 
 def fields_of(row: Any) -> dict[str, str]:
     return json.loads(row.merge_fields) if row.merge_fields else {}
+
+
+def list_messages(conn: Connection, status: str | None, limit: int) -> list[Any]:
+    """The newest messages (``arrears outbox list``): key, channel, recipient, status, reason, provider id."""
+    q = select(T.c.key, T.c.channel, T.c.recipient, T.c.status, T.c.reason, T.c.provider_id).order_by(T.c.id.desc())
+    if status:
+        q = q.where(T.c.status == status)
+    return list(conn.execute(q.limit(limit)))

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Connection, text
 
+from arrears.engine import PositionRow
 from arrears.money import from_cents, to_cents
 from arrears.planning import PositionView
-from arrears.positions import PositionRow
-from arrears.store import DAY
+from arrears.store import DAY, optional_date, rows_on
 
 COLUMNS = (
     "as_of",
@@ -74,38 +75,41 @@ def replace_positions(
 
 def actionable_borrowers(conn: Connection, as_of: date) -> list[str]:
     """Borrowers with at least one loan not current on ``as_of``, in order."""
-    return [
-        r[0]
-        for r in conn.execute(
-            text(
-                "SELECT DISTINCT l.borrower_id FROM position p JOIN loan l ON l.id = p.loan_id"
-                " WHERE p.as_of = :d AND p.stage <> 'current' ORDER BY l.borrower_id"
-            ).bindparams(DAY),
-            {"d": as_of},
-        )
-    ]
+    sql = (
+        "SELECT DISTINCT l.borrower_id FROM position p JOIN loan l ON l.id = p.loan_id"
+        " WHERE p.as_of = :d AND p.stage <> 'current' ORDER BY l.borrower_id"
+    )
+    return [r[0] for r in rows_on(conn, sql, as_of)]
 
 
 def read_position_views(conn: Connection, as_of: date, first_borrower: str, last_borrower: str) -> list[PositionView]:
     """Positions (not current) of borrowers ``first..last`` on ``as_of``, for planning."""
-    rows = conn.execute(
-        text(
-            "SELECT p.loan_id, l.loan_no, l.borrower_id, p.stage, p.risk, p.dpd, p.next_due_date, p.overdue_total"
-            " FROM position p JOIN loan l ON l.id = p.loan_id"
-            " WHERE p.as_of = :d AND p.stage <> 'current' AND l.borrower_id BETWEEN :lo AND :hi"
-        ).bindparams(DAY),
-        {"d": as_of, "lo": first_borrower, "hi": last_borrower},
+    sql = (
+        "SELECT p.loan_id, l.loan_no, l.borrower_id, p.stage, p.risk, p.dpd, p.next_due_date, p.overdue_total"
+        " FROM position p JOIN loan l ON l.id = p.loan_id"
+        " WHERE p.as_of = :d AND p.stage <> 'current' AND l.borrower_id BETWEEN :lo AND :hi"
     )
     return [
-        PositionView(
-            loan_id,
-            loan_no,
-            borrower_id,
-            stage,
-            risk,
-            dpd,
-            due if due is None or isinstance(due, date) else date.fromisoformat(due),
-            from_cents(total),
+        PositionView(loan_id, loan_no, borrower_id, stage, risk, dpd, optional_date(due), from_cents(total))
+        for loan_id, loan_no, borrower_id, stage, risk, dpd, due, total in rows_on(
+            conn, sql, as_of, lo=first_borrower, hi=last_borrower
         )
-        for loan_id, loan_no, borrower_id, stage, risk, dpd, due, total in rows
     ]
+
+
+def day_was_run(conn: Connection, as_of: date) -> bool:
+    """Whether positions are stored for ``as_of``."""
+    found = conn.execute(text("SELECT 1 FROM position WHERE as_of = :d LIMIT 1").bindparams(DAY), {"d": as_of})
+    return found.first() is not None
+
+
+def stored_positions(conn: Connection, as_of: date, stage: str | None = None) -> list[Any]:
+    """(loan_no, borrower_id, dpd, stage, risk, overdue parts in cents) per loan on ``as_of``, by loan number."""
+    sql = (
+        "SELECT l.loan_no, l.borrower_id, p.dpd, p.stage, p.risk, p.overdue_principal,"
+        " p.overdue_interest, p.overdue_penalty, p.overdue_fees, p.overdue_total"
+        " FROM position p JOIN loan l ON l.id = p.loan_id WHERE p.as_of = :d"
+        + (" AND p.stage = :stage" if stage else "")
+        + " ORDER BY l.loan_no"
+    )
+    return list(conn.execute(text(sql).bindparams(DAY), {"d": as_of, "stage": stage}))

@@ -8,10 +8,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from arrears.book.load import import_book
-from arrears.casework import track_day_cases
 from arrears.cli import app
-from arrears.daywork import classify_loans, plan_borrowers
+from arrears.runtime import Clock, Runtime
+from arrears.settings import get_settings
+from arrears.steps.calls import queue_day
+from arrears.steps.cases import track_day
+from arrears.steps.classify import classify_loans
+from arrears.steps.importing import import_book
+from arrears.steps.legal import escalate_day
+from arrears.steps.plan import plan_borrowers
 from tests.factories import write_book
 
 LETTER_DAY = date(2026, 9, 1)  # DPD 31: the M2 demand letter
@@ -29,6 +34,10 @@ def _book(tmp_path, payments=()):  # type: ignore[no-untyped-def]
     )
 
 
+def _rt(engine, now=None):  # type: ignore[no-untyped-def]
+    return Runtime.of(engine, get_settings(), clock=Clock(now))
+
+
 def _rows(engine, sql, **params):  # type: ignore[no-untyped-def]
     with engine.connect() as conn:
         return conn.execute(text(sql), params).all()
@@ -42,7 +51,7 @@ def test_a_payment_after_the_letter_was_planned_cancels_it_on_the_rerun(
     import_book(engine=fresh_db, directory=_book(tmp_path))
     # a run that planned the day and then crashed, before any letter or message was produced
     classify_loans(settings_env, None, 1, 1, LETTER_DAY)
-    track_day_cases(fresh_db, LETTER_DAY, datetime.now(UTC))
+    track_day(_rt(fresh_db), LETTER_DAY)
     plan_borrowers(settings_env, None, "B1", "B1", LETTER_DAY)
     planned = _rows(fresh_db, "SELECT action, status FROM collection_action WHERE channel = 'letter'")
     assert [tuple(r) for r in planned] == [("m2_demand_letter", "planned")]
@@ -126,17 +135,13 @@ def test_a_waiver_needs_an_approver_a_reason_and_an_amount(settings_env, fresh_d
 
 
 def test_settling_a_case_cancels_its_legal_tasks_with_the_reason(settings_env, fresh_db, tmp_path):  # type: ignore[no-untyped-def]
-    from arrears.casework import escalate_day
-    from arrears.policy import load_policy
-    from arrears.settings import get_settings
-
     import_book(engine=fresh_db, directory=_book(tmp_path))
     day = date(2026, 10, 31)  # DPD 91
     now = datetime.now(UTC)
     classify_loans(settings_env, None, 1, 1, day)
-    track_day_cases(fresh_db, day, now)
-    first = escalate_day(fresh_db, load_policy(), get_settings(), day, now)
-    again = escalate_day(fresh_db, load_policy(), get_settings(), day, now)
+    track_day(_rt(fresh_db, now), day)
+    first = escalate_day(_rt(fresh_db, now), day)
+    again = escalate_day(_rt(fresh_db, now), day)
     assert (first.references, again.references) == (["LC-20261031-LN1"], [])
     done = _cli(
         "legal",
@@ -173,9 +178,6 @@ def test_settling_a_case_cancels_its_legal_tasks_with_the_reason(settings_env, f
 
 
 def test_a_borrower_without_a_phone_gets_no_call_task(settings_env, fresh_db, tmp_path):  # type: ignore[no-untyped-def]
-    from arrears.casework import queue_day_calls
-    from arrears.settings import get_settings
-
     book = write_book(
         tmp_path / "nophone",
         borrowers=["B1,张伟,110101199003071234,,zhang.wei@example.cn,上海市浦东新区,zh_CN,Asia/Shanghai,false,true"],
@@ -186,7 +188,7 @@ def test_a_borrower_without_a_phone_gets_no_call_task(settings_env, fresh_db, tm
     day = date(2026, 8, 7)  # DPD 6: the M1 call
     classify_loans(settings_env, None, 1, 1, day)
     plan_borrowers(settings_env, None, "B1", "B1", day)
-    assert queue_day_calls(fresh_db, get_settings(), day, datetime.now(UTC)) == {}
+    assert queue_day(_rt(fresh_db), day) == {}
     [a] = _rows(fresh_db, "SELECT status, reason FROM collection_action WHERE channel = 'call_task'")
     assert tuple(a) == ("suppressed", "no phone number")
 

@@ -25,13 +25,13 @@ from pypdf import PdfReader
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-from arrears.book.load import import_book
 from arrears.cli import app
 from arrears.db import make_engine, upgrade
 from arrears.policy import load_policy
+from arrears.reports.summary import render_summary
 from arrears.settings import get_settings
+from arrears.steps.importing import import_book
 from arrears.store.summary import read_day_summary
-from arrears.summary import render_summary
 from tests.conftest import empty_database
 from tests.factories import policy_file, write_book
 
@@ -72,25 +72,16 @@ class Story:
         return [r for r in rows if day is None or str(r.as_of) == day]
 
     def actions(self, name: str, day: str) -> list:  # type: ignore[type-arg]
-        return self.rows(
-            "SELECT action, channel, status, reason FROM collection_action WHERE loan_id = :l AND as_of = :d"
-            " ORDER BY action",
-            l=self.loan_id(name),
-            d=date.fromisoformat(day),
-        )
+        q = "SELECT action, channel, status, reason FROM collection_action WHERE loan_id = :l AND as_of = :d"
+        return self.rows(q + " ORDER BY action", l=self.loan_id(name), d=date.fromisoformat(day))
 
     def letters(self, name: str) -> list:  # type: ignore[type-arg]
-        return self.rows(
-            "SELECT as_of, template, status, sha256, reference FROM letter WHERE loan_id = :l ORDER BY as_of",
-            l=self.loan_id(name),
-        )
+        q = "SELECT as_of, template, status, sha256, reference FROM letter WHERE loan_id = :l ORDER BY as_of"
+        return self.rows(q, l=self.loan_id(name))
 
     def position(self, name: str, day: str):  # type: ignore[no-untyped-def]
-        return self.rows(
-            "SELECT dpd, stage, risk FROM position WHERE loan_id = :l AND as_of = :d",
-            l=self.loan_id(name),
-            d=date.fromisoformat(day),
-        )[0]
+        q = "SELECT dpd, stage, risk FROM position WHERE loan_id = :l AND as_of = :d"
+        return self.rows(q, l=self.loan_id(name), d=date.fromisoformat(day))[0]
 
     def legal(self, name: str) -> list:  # type: ignore[type-arg]
         return self.rows(

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from arrears.book.load import import_book
 from arrears.cli import app
 from arrears.db import make_engine, upgrade
-from arrears.synthetic import generate_book
+from arrears.demo.synthetic import generate_book
+from arrears.steps.importing import import_book
 from flows.backfill import backfill, days_between
 from flows.daily import daily_collection
 

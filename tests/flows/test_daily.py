@@ -10,15 +10,15 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, Fl
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from arrears.book.load import import_book
 from arrears.cli import app
 from arrears.db import make_engine
+from arrears.demo.synthetic import generate_book
+from arrears.engine import position_for
 from arrears.planning import PositionView, plan_actions
 from arrears.policy import load_policy
-from arrears.positions import position_for
 from arrears.settings import get_settings
+from arrears.steps.importing import import_book
 from arrears.store.book import read_books
-from arrears.synthetic import generate_book
 from flows.daily import daily_collection
 from models import CollectionAction, CollectionRun, Position
 from tests.factories import day

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from arrears.book.load import import_book
 from arrears.db import make_engine
+from arrears.demo.synthetic import generate_book
 from arrears.fakeprovider.server import free_port
-from arrears.server import start_stack
+from arrears.ops.server import start_stack
 from arrears.settings import get_settings
-from arrears.synthetic import generate_book
+from arrears.steps.importing import import_book
 from tests.messaging.test_day_of_reminders import AS_OF, NOW, keys_at_fake, sendable
 
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
@@ -109,7 +109,7 @@ def test_the_daily_deployment_fails_on_an_outage_notifies_ops_and_a_retry_finish
     from prefect.settings import PREFECT_API_URL, temporary_settings
     from prefect.states import Scheduled
 
-    from arrears.automations import apply_automations, save_webhook_block
+    from arrears.ops.automations import apply_automations, save_webhook_block
 
     engine = make_engine(get_settings().resolved_database_url)
     generate_book(tmp_path / "book", loans=300, as_of=AS_OF, seed=11, bad_rows=False)

@@ -24,12 +24,12 @@ from prefect.client.schemas.filters import (
 )
 from typer.testing import CliRunner
 
-from arrears.book.load import import_book
 from arrears.cli import app
 from arrears.db import make_engine
+from arrears.demo.synthetic import generate_book
 from arrears.fakeprovider.server import LocalProviders
 from arrears.settings import get_settings
-from arrears.synthetic import generate_book
+from arrears.steps.importing import import_book
 from flows.daily import daily_collection
 from tests.factories import day
 

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-from arrears.book.load import import_book
 from arrears.cli import app
 from arrears.db import make_engine
 from arrears.settings import get_settings
+from arrears.steps.importing import import_book
 from flows.daily import daily_collection
 from flows.dispatch import dispatch_due
 from models import CollectionAction, Conversation, OutboxMessage

@@ -9,9 +9,9 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from arrears.book.load import import_book
 from arrears.cli import app
 from arrears.settings import get_settings
+from arrears.steps.importing import import_book
 from arrears.store.retention import ANONYMISED, apply_retention, due_for_retention
 from arrears.vault import IdVault, VaultUnavailable, vault_from
 from tests.factories import GOOD_BORROWER, GOOD_INSTALLMENTS, GOOD_LOAN, write_book

@@ -7,7 +7,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from arrears.letters.facts import LetterFacts, Letterhead, letter_deadline, reference_for
+from arrears.letters.facts import LetterFacts, letter_deadline, reference_for
+from arrears.templating.lender import Letterhead
 
 LETTER_DATE = date(2026, 11, 23)
 LENDER = Letterhead(

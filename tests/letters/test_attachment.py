@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select, text, update
 
-from arrears.dispatch import Dispatcher, RetryRule
+from arrears.providers.ratelimit import TokenBucket
 from arrears.providers.sendgrid_email import SendGridCredentials, SendGridEmail
-from arrears.ratelimit import TokenBucket
+from arrears.steps.sender import Dispatcher, RetryRule
 from models import OutboxMessage
 from tests.factories import seed_outbox
 

@@ -17,11 +17,11 @@ import yaml
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from arrears.book.load import import_book
 from arrears.db import make_engine
+from arrears.demo.synthetic import generate_book
 from arrears.policy import DEFAULT_POLICY_PATH
 from arrears.settings import get_settings
-from arrears.synthetic import generate_book
+from arrears.steps.importing import import_book
 from flows.daily import daily_collection
 from models import CollectionAction, Letter, OutboxMessage, Position
 from tests.factories import day
@@ -165,8 +165,8 @@ def test_letters_render_in_a_process_pool(prefect_harness, providers, letters_bo
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # about the PDFs: the SQL runs on both in the test above
 def test_arrears_letter_prints_the_pdfs_absolute_path_and_renders_it_once(providers, letters_book):
+    from arrears.engine import position_for
     from arrears.policy import load_policy
-    from arrears.positions import position_for
     from arrears.store.book import read_books
     from models import Loan
 

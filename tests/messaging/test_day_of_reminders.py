@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from arrears.book.load import import_book
 from arrears.db import make_engine
+from arrears.demo.synthetic import generate_book
 from arrears.settings import get_settings
-from arrears.synthetic import generate_book
+from arrears.steps.importing import import_book
 from flows.daily import daily_collection
 from models import Borrower, CollectionAction, OutboxMessage, Suppression
 from tests.factories import day

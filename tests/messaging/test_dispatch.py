@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from arrears.dispatch import Dispatcher, RetryRule
+from arrears.providers.ratelimit import TokenBucket
 from arrears.providers.sendgrid_email import SendGridCredentials, SendGridEmail
 from arrears.providers.twilio_sms import TwilioCredentials, TwilioSms
-from arrears.ratelimit import TokenBucket
+from arrears.steps.sender import Dispatcher, RetryRule
 from models import OutboxMessage, Suppression
 from tests.factories import seed_outbox
 

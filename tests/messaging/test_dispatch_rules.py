@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from arrears.dispatch import RetryRule
-from arrears.ratelimit import TokenBucket
+from arrears.providers.ratelimit import TokenBucket
+from arrears.steps.sender import RetryRule
 
 
 def test_backoff_grows_exponentially_with_jitter_and_is_capped():

@@ -11,12 +11,12 @@ import pypdf
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from arrears.book.load import import_book
 from arrears.cli import app
 from arrears.db import make_engine
+from arrears.demo.synthetic import generate_book
 from arrears.settings import get_settings
+from arrears.steps.importing import import_book
 from arrears.store import metrics
-from arrears.synthetic import generate_book
 from flows.daily import daily_collection
 from tests.factories import GOOD_BORROWER, GOOD_INSTALLMENTS, GOOD_LOAN, write_book
 

@@ -1,0 +1,1 @@
+"""Running Arrears like operations do: the local Prefect stack and its failure automations."""

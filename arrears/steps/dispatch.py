@@ -1,0 +1,72 @@
+"""Dispatch: settle what a crash left ``sending``, expire what is too old to send, drop earlier
+days' reminders about loans cured since, and send a chunk of queued messages through the
+provider's SDK, exactly once (see ``arrears.steps.sender``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from arrears.providers.factory import build_provider
+from arrears.runtime import Runtime
+from arrears.steps.guard import screen
+from arrears.steps.sender import Dispatcher, DispatchReport, RetryRule
+from arrears.store import outbox
+from models.message import QUEUED, SENDING
+
+
+@dataclass(frozen=True)
+class Settled:
+    ids: list[int]  # queued messages due now, a borrower's together
+    report: DispatchReport
+    stuck: int  # messages an earlier run left `sending`
+
+
+def dispatcher(rt: Runtime, channel: str, log: Callable[[str], None] = lambda _m: None) -> Dispatcher:
+    """The sender for a channel: the provider's SDK client, the run's shared rate bucket, and the
+    send-time guard deciding at the run's clock (a message planned at 20:59 and sent at 21:01 waits)."""
+    s, rules = rt.settings, rt.policy.guard_rules
+    return Dispatcher(
+        rt.engine,
+        build_provider(channel, s),
+        limiter=rt.limiter(channel),
+        retry=RetryRule(s.retry_attempts, s.retry_base_s, s.retry_max_s, s.lookup_delay_s),
+        now=rt.clock.wall,
+        sleep=time.sleep,
+        threads=s.dispatch_threads,
+        log=log,
+        letters_dir=s.resolved_letters_dir,
+        screen=lambda conn, rows: screen(conn, rows, rules, rt.clock.now()),
+    )
+
+
+def settle_outbox(rt: Runtime, channel: str, as_of: date, log: Callable[[str], None] = lambda _m: None) -> Settled:
+    """Reconcile, expire and drop (see the module), then the ids of messages to send now: queued,
+    of this day or earlier days still fresh, not deferred past the run's clock."""
+    report = DispatchReport()
+    now = rt.clock.now()
+    with rt.engine.connect() as conn:
+        stuck = outbox.ids_in_status(conn, channel, SENDING)
+    if stuck:
+        settle_after = rt.settings.provider_timeout_s + rt.settings.lookup_delay_s
+        report = report + dispatcher(rt, channel, log).reconcile(stuck, settle_after)
+    cutoff = rt.settings.today(now) - timedelta(days=rt.policy.messages.stale_after_days)
+    with rt.engine.begin() as conn:  # after reconciling: a re-queued message of an old day expires too
+        report.expired = outbox.expire_stale(conn, channel, cutoff, rt.clock.wall())
+        report.suppressed = outbox.suppress_cured(conn, channel, as_of, rt.clock.wall())
+        ids = outbox.ids_in_status(conn, channel, QUEUED, as_of, due_by=now)
+    return Settled(ids, report, len(stuck))
+
+
+def send_chunk(
+    rt: Runtime, channel: str, ids: list[int], log: Callable[[str], None] = lambda _m: None
+) -> DispatchReport:
+    """Send one chunk. Every chunk of the run draws on the same per-provider token bucket, so the
+    configured rate holds across concurrent tasks."""
+    return dispatcher(rt, channel, log).send(ids)
+
+
+def chunks(ids: list[int], size: int) -> list[list[int]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]

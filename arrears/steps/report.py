@@ -1,0 +1,50 @@
+"""The collections report: the figures of a range of run days read from the database, then
+written as HTML and PDF with charts (``arrears report``, and the daily run's ``report`` step)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from arrears.policy import Policy
+from arrears.reports.build import DEFAULT_DAYS, ReportFigures, ReportFiles, write_report
+from arrears.runtime import Runtime
+from arrears.store import metrics
+from arrears.store.reports import recovery_by_stage, roll_rates
+
+
+def report_figures(engine: Engine, policy: Policy, last: date, first: date | None = None) -> ReportFigures:
+    first = first or last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise ValueError(f"the report starts ({first}) after it ends ({last})")
+    with engine.connect() as conn:
+        series = metrics.stage_series(conn, first, last)
+        prev, matrix = roll_rates(conn, last)
+        start = min(series) if series else None  # the first run day of the period
+        _, recovery = recovery_by_stage(conn, last, since=start) if start and start < last else (None, [])
+        return ReportFigures(
+            first=first,
+            last=last,
+            stages=list(policy.stage_rules.names),
+            series=series,
+            prev=prev,
+            matrix=matrix,
+            recovery=recovery,
+            cures=metrics.cures(conn, first, last),
+            promises=metrics.promise_verdicts(conn, first, last),
+            per_cure=metrics.contacts_per_cure(conn, first, last),
+            suppressed=metrics.suppression_reasons(conn, first, last),
+        )
+
+
+def write_range_report(
+    engine: Engine, policy: Policy, out_dir: Path, last: date, first: date | None, now: datetime
+) -> ReportFiles:
+    return write_report(report_figures(engine, policy, last, first), out_dir, now)
+
+
+def write_day_report(rt: Runtime, as_of: date) -> ReportFiles:
+    """The report for the 30 days to ``as_of``."""
+    return write_range_report(rt.engine, rt.policy, rt.settings.resolved_reports_dir, as_of, None, rt.clock.wall())
