@@ -103,9 +103,8 @@ def render_rate(n: int) -> float:
     from decimal import Decimal
 
     from arrears.messaging.checks import SAMPLE_LENDER
-    from arrears.messaging.compose import compose
+    from arrears.messaging.compose import ActionToQueue, compose
     from arrears.policy import load_policy
-    from arrears.messaging.compose import ActionToQueue
 
     policy = load_policy()
     templates = ("m1_gentle", "m2_firm", "m3_final_notice", "pre_due_reminder")

@@ -22,11 +22,11 @@ from sqlalchemy import text
 from arrears.db import make_engine, upgrade
 from arrears.messaging.compose import compose
 from arrears.policy import load_policy
-from arrears.templating.lender import lender_from
 from arrears.settings import Settings
 from arrears.steps.guard import guard_day, screen
 from arrears.steps.plan import plan_borrowers
 from arrears.store import outbox
+from arrears.templating.lender import lender_from
 from bench.cases import _classify
 from bench.classify import AS_OF, build_book
 from bench.scratch import scratch_database
