@@ -7,26 +7,33 @@ really happened (audit columns, provider timing). Every step reads the clock fro
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import os
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from arrears.db import make_engine
 from arrears.messaging.checks import check_policy_templates
 from arrears.policy import Policy, load_policy
 from arrears.providers.ratelimit import TokenBucket
 from arrears.settings import Settings
+from arrears.store import leases
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,57 @@ class Clock:
     def today(self, settings: Settings) -> date:
         """The lender's calendar day at ``now()``."""
         return settings.today(self.now())
+
+
+def heartbeat_s(ttl_s: float) -> float:
+    """How often a lease is renewed: a fifth of its TTL, at most every 2 s (so another run can
+    see it renewed, i.e. alive, within seconds)."""
+    return min(ttl_s / 5, 2.0)
+
+
+class Lease:
+    """This run's lease (``arrears.store.leases``): opened when the run starts, renewed by a
+    heartbeat thread every ``heartbeat_s`` while the process lives, released when it ends.
+
+    ``fresh()`` says whether the last renewal is recent enough (within half the TTL) that no other
+    run can take this one for gone while a provider call it starts now is in flight: the sender
+    asks before every call, so a run whose heartbeat cannot reach the database stops sending
+    (its messages stay queued) instead of racing a reconciler. A plain object, shared by reference
+    among the run's tasks (see ``RateLimits``).
+    """
+
+    def __init__(self, engine: Engine, ttl_s: float, kind: str, flow_run_id: str | None) -> None:
+        self.engine = engine
+        self.ttl = timedelta(seconds=ttl_s)
+        holder = f"{socket.gethostname()}:{os.getpid()}"
+        with engine.begin() as conn:
+            self.id = leases.open_lease(conn, kind, holder, flow_run_id, Clock.wall())
+        self._renewed = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{self.id}", daemon=True)
+        self._thread.start()
+
+    def fresh(self) -> bool:
+        return time.monotonic() - self._renewed < self.ttl.total_seconds() / 2
+
+    def _beat(self) -> None:
+        while not self._stop.wait(heartbeat_s(self.ttl.total_seconds())):
+            try:
+                with self.engine.begin() as conn:
+                    if not leases.beat(conn, self.id, Clock.wall()):
+                        return  # released: nothing left to renew
+                self._renewed = time.monotonic()
+            except SQLAlchemyError as err:  # the database is away: fresh() turns false, sending pauses
+                log.warning("lease %s not renewed: %s", self.id, type(err).__name__)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        try:
+            with self.engine.begin() as conn:
+                leases.release(conn, self.id, Clock.wall())
+        except SQLAlchemyError as err:  # it expires by itself after the TTL
+            log.warning("lease %s not released: %s", self.id, type(err).__name__)
 
 
 class InlineExecutor(Executor):
@@ -93,6 +151,7 @@ class Runtime:
     pool: Executor
     limiters: RateLimits
     clock: Clock = field(default_factory=Clock)
+    lease: Lease | None = None  # held by runs that send (daily, dispatch); None: a script's runtime
 
     @classmethod
     def of(
@@ -130,6 +189,17 @@ def open_runtime(settings: Settings, clock: Clock | None = None) -> Iterator[Run
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         engine.dispose()
+
+
+@contextmanager
+def leased(rt: Runtime, kind: str, flow_run_id: str | None) -> Iterator[Runtime]:
+    """The runtime holding the run's lease (``kind``: daily, dispatch) until the block ends; the
+    schema must be at head (runs migrate first)."""
+    lease = Lease(rt.engine, rt.settings.lease_ttl_s, kind, flow_run_id)
+    try:
+        yield replace(rt, lease=lease)
+    finally:
+        lease.close()
 
 
 # -- in a pool worker: what a batch function builds once per process ----------------------------

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     retry_base_s: float = Field(default=0.5, ge=0)
     retry_max_s: float = Field(default=30.0, ge=0)
     lookup_delay_s: float = Field(default=1.0, ge=0, description="Wait before asking a provider about a lost response.")
+    lease_ttl_s: float = Field(
+        default=60.0, ge=1, description="A run silent this long (no heartbeat) is gone: its `sending` is settled."
+    )
 
     @field_validator("lender_timezone")
     @classmethod

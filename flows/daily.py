@@ -9,9 +9,10 @@ from prefect import flow, get_run_logger, runtime, unmapped
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from arrears.reports.day import DaySummary
-from arrears.runtime import Clock, open_runtime
+from arrears.runtime import Clock, leased, open_runtime
 from arrears.settings import get_settings
 from arrears.steps.sender import DispatchReport
+from arrears.store.daylock import day_lock
 from arrears.store.runs import recorded_run
 from flows.progress import with_progress
 from flows.sending import DispatchIncomplete, send_outbox
@@ -63,23 +64,25 @@ def daily_collection(as_of: date | None = None, now: datetime | None = None, dry
     settings = get_settings()
     if dry_run:
         settings = settings.model_copy(update={"dry_run": True})
-    with open_runtime(settings, clock) as rt:
-        prepare_database(rt)
-        with recorded_run(rt.engine, day, str(runtime.flow_run.id or "") or None) as run:
-            batches = snapshot_book(rt, day)
-            judge_promises(rt, day)
-            with_progress(classify_batch.map(unmapped(rt), batches, unmapped(day)), "classify-progress", "classify")
-            track_cases(rt, day)
-            bounds = planning_batches(rt, day)
-            plans = plan_batch.map(unmapped(rt), bounds, unmapped(day)).result()
-            guard_contacts(rt, day)
-            hand_to_channels(rt, day)
-            queue_calls(rt, day)
-            escalate(rt, day)
-            # letters before messages: an email that carries a letter attaches the archived PDF
-            render_day_letters(rt, day)
-            mailhouse_batch(rt, day)
-            queue_messages(rt, day)
+    flow_run_id = str(runtime.flow_run.id or "") or None
+    with open_runtime(settings, clock) as base:
+        prepare_database(base)
+        with leased(base, "daily", flow_run_id) as rt, recorded_run(rt.engine, day, flow_run_id, rt.lease) as run:
+            with day_lock(rt.engine, day, get_run_logger().warning):  # one run computes the day at a time
+                batches = snapshot_book(rt, day)
+                judge_promises(rt, day)
+                with_progress(classify_batch.map(unmapped(rt), batches, unmapped(day)), "classify-progress", "classify")
+                track_cases(rt, day)
+                bounds = planning_batches(rt, day)
+                plans = plan_batch.map(unmapped(rt), bounds, unmapped(day)).result()
+                guard_contacts(rt, day)
+                hand_to_channels(rt, day)
+                queue_calls(rt, day)
+                escalate(rt, day)
+                # letters before messages: an email that carries a letter attaches the archived PDF
+                render_day_letters(rt, day)
+                mailhouse_batch(rt, day)
+                queue_messages(rt, day)
             dispatched = DispatchReport() if rt.settings.dry_run else send_outbox(rt, day)
             summary = publish_summary(
                 rt, day, new_actions=sum(p.new for p in plans), sent_in_run=dispatched.sent + dispatched.recovered

@@ -13,7 +13,7 @@ from datetime import datetime
 from prefect import flow, get_run_logger, runtime
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from arrears.runtime import Clock, open_runtime
+from arrears.runtime import Clock, leased, open_runtime
 from arrears.settings import get_settings
 from arrears.steps.sender import DispatchReport
 from flows.sending import DispatchIncomplete, send_outbox
@@ -31,9 +31,10 @@ def dispatch_due(now: datetime | None = None) -> DispatchReport:
     """Send every queued message whose allowed moment has come (``now``: the clock, default the real one)."""
     clock = Clock(now)
     settings = get_settings()
-    with open_runtime(settings, clock) as rt:
-        prepare_database(rt)
-        report = send_outbox(rt, clock.today(settings))
+    with open_runtime(settings, clock) as base:
+        prepare_database(base)
+        with leased(base, "dispatch", str(runtime.flow_run.id or "") or None) as rt:
+            report = send_outbox(rt, clock.today(settings))
     get_run_logger().info(
         "dispatch: %d sent, %d deferred, %d suppressed, %d expired", report.sent + report.recovered,
         report.deferred, report.suppressed, report.expired,

@@ -22,7 +22,7 @@ from models.letter import Letter
 from models.loan import Installment, Loan, Payment
 from models.message import MessageEvent, OutboxMessage, Suppression
 from models.position import Position
-from models.run import CollectionRun
+from models.run import CollectionRun, RunLease
 
 metadata = SQLModel.metadata
 
@@ -53,6 +53,7 @@ __all__ = [
     "Payment",
     "Position",
     "QuarantinedRow",
+    "RunLease",
     "Suppression",
     "metadata",
 ]

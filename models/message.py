@@ -56,6 +56,7 @@ class OutboxMessage(SQLModel, table=True):
     provider_id: str | None = Field(default=None, max_length=100)
     error_code: str | None = Field(default=None, max_length=16)
     attempts: int = 0
+    lease_id: int | None = None  # the run that claimed it for its current attempt (see models.run.RunLease)
     queued_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     sending_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=AwareDateTime)

@@ -19,6 +19,8 @@ def settle_outbox(rt: Runtime, channel: str, as_of: date) -> tuple[list[int], Di
     log = get_run_logger()
     settled = dispatch.settle_outbox(rt, channel, as_of, log.warning)
     r = settled.report
+    if settled.in_flight:
+        log.info("%s: %d messages being sent by another live run: left to it", channel, settled.in_flight)
     if r.expired or r.suppressed or settled.stuck:
         log.warning(
             "%s: %d expired unsent, %d of cured loans suppressed; %d left `sending` by an earlier run: "

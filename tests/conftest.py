@@ -121,6 +121,7 @@ def providers(settings_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fa
         "ARREARS_RETRY_MAX_S": "0.5",
         "ARREARS_LOOKUP_DELAY_S": "0.1",
         "ARREARS_PROVIDER_TIMEOUT_S": "2",
+        "ARREARS_LEASE_TTL_S": "3",  # a killed run is taken for gone within seconds
     }
     for k, v in env.items():
         monkeypatch.setenv(k, v)

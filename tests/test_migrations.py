@@ -25,5 +25,5 @@ def test_upgrade_is_idempotent(fresh_db):
 def test_db_upgrade_command_reports_the_revision(settings_env):
     result = CliRunner().invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "schema at revision 0005" in result.output
-    assert current_revision(make_engine(settings_env)) == "0005"
+    assert "schema at revision 0006" in result.output
+    assert current_revision(make_engine(settings_env)) == "0006"

@@ -32,6 +32,10 @@ class Shared:
     html: str
     substitutions: list[dict[str, str]]  # one per personalization, in batch order
 
+    def subset(self, keep: Sequence[int]) -> Shared:
+        """The same content for only these members of the batch (by their index in it)."""
+        return Shared(self.subject, self.text, self.html, [self.substitutions[i] for i in keep])
+
 
 def tag(name: str) -> str:
     return f"-arrears_{name}-"

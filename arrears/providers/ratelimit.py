@@ -2,8 +2,8 @@
 
 One bucket per provider lives in the run's ``Runtime``; all dispatch tasks (threads of the
 flow's task runner) and their sender threads draw on it, so the configured rate holds
-across concurrent tasks with no server round trip per message. Runs of the daily flow
-do not overlap (the deployment's concurrency limit is 1), so one bucket is the whole rate.
+across concurrent tasks with no server round trip per message. The deployments' concurrency
+limits keep one run of each flow at a time; a run overlapping another draws on its own bucket.
 """
 
 from __future__ import annotations

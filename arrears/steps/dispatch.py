@@ -1,6 +1,7 @@
-"""Dispatch: settle what a crash left ``sending``, expire what is too old to send, drop earlier
-days' reminders about loans cured since, and send a chunk of queued messages through the
-provider's SDK, exactly once (see ``arrears.steps.sender``)."""
+"""Dispatch: settle what a run that is gone left ``sending`` (a live run's messages are its own to
+settle: see ``arrears.store.leases``), expire what is too old to send, drop earlier days' reminders
+about loans cured since, and send a chunk of queued messages through the provider's SDK, exactly
+once (see ``arrears.steps.sender``)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,19 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from arrears.providers.factory import build_provider
-from arrears.runtime import Runtime
+from arrears.runtime import Runtime, heartbeat_s
 from arrears.steps.guard import screen
 from arrears.steps.sender import Dispatcher, DispatchReport, RetryRule
-from arrears.store import outbox
-from models.message import QUEUED, SENDING
+from arrears.store import leases, outbox
+from models.message import QUEUED
 
 
 @dataclass(frozen=True)
 class Settled:
     ids: list[int]  # queued messages due now, a borrower's together
     report: DispatchReport
-    stuck: int  # messages an earlier run left `sending`
+    stuck: int  # messages a run that is gone left `sending` (reconciled now)
+    in_flight: int = 0  # messages another live run is sending (its to settle)
 
 
 def dispatcher(rt: Runtime, channel: str, log: Callable[[str], None] = lambda _m: None) -> Dispatcher:
@@ -39,7 +41,35 @@ def dispatcher(rt: Runtime, channel: str, log: Callable[[str], None] = lambda _m
         log=log,
         letters_dir=s.resolved_letters_dir,
         screen=lambda conn, rows: screen(conn, rows, rules, rt.clock.now()),
+        lease=rt.lease,
     )
+
+
+def gone_leases(rt: Runtime, lease_ids: set[int], sleep: Callable[[float], None] = time.sleep) -> set[int]:
+    """Which of these leases' runs are gone: released, or silent beyond the TTL. Each lease is
+    watched until it is seen renewed (alive: its run settles its own messages; a live run renews
+    every ``heartbeat_s``) or gone — at most one TTL. A recent heartbeat alone proves nothing: the
+    run may have died just after it."""
+    ttl = timedelta(seconds=rt.settings.lease_ttl_s)
+    pending, gone = set(lease_ids), set()
+    with rt.engine.connect() as conn:
+        first = leases.lease_states(conn, pending)
+    deadline = time.monotonic() + ttl.total_seconds() + heartbeat_s(rt.settings.lease_ttl_s)
+    while pending:
+        with rt.engine.connect() as conn:
+            states = leases.lease_states(conn, pending)
+        now = rt.clock.wall()
+        for lease_id in sorted(pending):
+            state, seen = states.get(lease_id), first.get(lease_id)
+            if state is None or seen is None or state.gone(now, ttl):
+                gone.add(lease_id)
+                pending.discard(lease_id)
+            elif state.heartbeat_at > seen.heartbeat_at:
+                pending.discard(lease_id)  # renewed while we watched: alive
+        if not pending or time.monotonic() > deadline:
+            break
+        sleep(heartbeat_s(rt.settings.lease_ttl_s) / 4)
+    return gone
 
 
 def settle_outbox(rt: Runtime, channel: str, as_of: date, log: Callable[[str], None] = lambda _m: None) -> Settled:
@@ -48,7 +78,11 @@ def settle_outbox(rt: Runtime, channel: str, as_of: date, log: Callable[[str], N
     report = DispatchReport()
     now = rt.clock.now()
     with rt.engine.connect() as conn:
-        stuck = outbox.ids_in_status(conn, channel, SENDING)
+        sending = outbox.sending_with_leases(conn, channel)
+    own = rt.lease.id if rt.lease is not None else None
+    held = {lease for _, lease in sending if lease is not None and lease != own}
+    gone = gone_leases(rt, held) if held else set()
+    stuck = [i for i, lease in sending if lease is None or lease in gone]  # no lease: claimed before leases
     if stuck:
         settle_after = rt.settings.provider_timeout_s + rt.settings.lookup_delay_s
         report = report + dispatcher(rt, channel, log).reconcile(stuck, settle_after)
@@ -57,7 +91,8 @@ def settle_outbox(rt: Runtime, channel: str, as_of: date, log: Callable[[str], N
         report.expired = outbox.expire_stale(conn, channel, cutoff, rt.clock.wall())
         report.suppressed = outbox.suppress_cured(conn, channel, as_of, rt.clock.wall())
         ids = outbox.ids_in_status(conn, channel, QUEUED, as_of, due_by=now)
-    return Settled(ids, report, len(stuck))
+    in_flight = sum(1 for _, lease in sending if lease is not None and lease != own and lease not in gone)
+    return Settled(ids, report, len(stuck), in_flight)
 
 
 def send_chunk(

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
@@ -103,6 +103,14 @@ def letter_attachment(row: Any, letters_dir: Path) -> Attachment:
     return Attachment(f"{row.letter_reference}.pdf", data)
 
 
+class HeldLease(Protocol):
+    """The run's lease as the sender needs it (``arrears.runtime.Lease``)."""
+
+    id: int
+
+    def fresh(self) -> bool: ...
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -118,6 +126,7 @@ class Dispatcher:
         log: Callable[[str], None] = lambda _m: None,
         letters_dir: Path | None = None,
         screen: Callable[[Any, list[Any]], dict[int, Decision]] | None = None,
+        lease: HeldLease | None = None,
     ) -> None:
         self.engine = engine
         self.provider = provider
@@ -130,6 +139,11 @@ class Dispatcher:
         self.log = log
         self.letters_dir = letters_dir
         self.screen = screen  # the contact-rules guard, asked again just before sending
+        self.lease = lease  # the run's lease: claims carry it; no call starts while it is stale
+
+    @property
+    def lease_id(self) -> int | None:
+        return self.lease.id if self.lease is not None else None
 
     # -- reconciliation -------------------------------------------------------------
     def reconcile(self, ids: Sequence[int], settle_after_s: float) -> DispatchReport:
@@ -220,32 +234,35 @@ class Dispatcher:
         return groups
 
     def _deliver(self, rows: list[Any], shared: Shared | None) -> DispatchReport:
+        """One request's messages: each attempt takes its rate token, then claims (or retakes) the
+        messages, then calls — so a message waits for its token `queued`, never `sending`."""
         report = DispatchReport()
-        since = self.now().timestamp()
-        reason = ""
-        with self.engine.begin() as conn:
-            claimed = outbox.claim_many(conn, [r.id for r in rows], self.now())
-        owned = [(row, claimed[row.id]) for row in rows if row.id in claimed]
-        if shared is not None and len(owned) < len(rows):  # someone else took part of the batch
-            for row, attempt in owned:
-                self._settle(row.id, attempt, status=QUEUED)
-            report.left_queued += len(owned)
-            return report
-        try:  # read (and check) any attachment once, outside the rate slot and the retries
-            prepared = {row.id: self._envelope(row) for row, _ in owned}
+        try:  # read (and check) any attachment once, before the claim, the rate slot and the retries
+            prepared = {row.id: self._envelope(row) for row in rows}
         except LetterUnavailable as err:
-            for row, attempt in owned:
-                self._settle(row.id, attempt, status=QUEUED, reason=str(err)[:300])
-            report.left_queued += len(owned)
+            with self.engine.begin() as conn:
+                for row in rows:
+                    outbox.note_queued(conn, row.id, str(err)[:300], self.now())
+            report.left_queued += len(rows)
             self.log(str(err))
             return report
+        owned: list[tuple[Any, int]] = []
+        since, after, reason = self.now().timestamp(), None, ""
         for retry in range(self.retry.attempts):
-            if not owned:
-                break
+            if retry:
+                self.sleep(self.retry.backoff_s(retry - 1, after, self.rng))
             self.provider.prepare()  # the SDK's lazy imports and this thread's client, outside the timed slot
-            self.limiter.acquire()  # right before the call: the rate is what the provider sees
-            envs = [prepared[r.id] for r, _ in owned]
-            outcome = self.provider.send(envs, shared if len(owned) > 1 else None)
+            self.limiter.acquire()  # the rate is what the provider sees
+            if not self._lease_fresh():
+                return report + self._unleased(owned, len(rows) if not retry else 0)
+            if retry:
+                owned = self._retake(owned)
+            else:
+                owned, shared = self._claim(rows, shared)
+                since = self.now().timestamp()
+            if not owned:
+                return report
+            outcome = self.provider.send([prepared[r.id] for r, _ in owned], shared if len(owned) > 1 else None)
             report.requests += 1
             if isinstance(outcome, Accepted):
                 with self.engine.begin() as conn:  # the whole batch in one transaction
@@ -260,16 +277,36 @@ class Dispatcher:
                 return report + self._rejected(owned, outcome)
             if not isinstance(outcome, Retryable) or not outcome.definite:
                 owned = self._settle_by_lookup(owned, report, since)
-            last = retry == self.retry.attempts - 1
-            if owned and not last:
-                after = outcome.retry_after_s if isinstance(outcome, Retryable) else None
-                self.sleep(self.retry.backoff_s(retry, after, self.rng))
-                owned = self._retake(owned)
-            reason = getattr(outcome, "reason", "")
+            if not owned:
+                return report
+            after = outcome.retry_after_s if isinstance(outcome, Retryable) else None
+            reason = outcome.reason
         for row, attempt in owned:  # retry budget spent: provably unsent, back to the queue
             self._settle(row.id, attempt, status=QUEUED, reason=f"provider unavailable: {reason}"[:300])
             report.left_queued += 1
         return report
+
+    def _lease_fresh(self) -> bool:
+        return self.lease is None or self.lease.fresh()
+
+    def _claim(self, rows: list[Any], shared: Shared | None) -> tuple[list[tuple[Any, int]], Shared | None]:
+        """queued -> sending for the request's messages still queued (another run may have taken
+        some: a batch then goes out with the rest of its personalizations)."""
+        with self.engine.begin() as conn:
+            claimed = outbox.claim_many(conn, [r.id for r in rows], self.now(), self.lease_id)
+        kept = [i for i, row in enumerate(rows) if row.id in claimed]
+        if shared is not None and len(kept) < len(rows):
+            shared = shared.subset(kept) if len(kept) > 1 else None
+        return [(rows[i], claimed[rows[i].id]) for i in kept], shared
+
+    def _unleased(self, owned: list[tuple[Any, int]], unclaimed: int) -> DispatchReport:
+        """The run's lease was not renewed lately (the database is out of reach): send nothing more;
+        what it holds goes back to the queue, proven unsent, for a later run."""
+        reason = "not sent: this run's lease could not be renewed (database unreachable)"
+        for row, attempt in owned:
+            self._settle(row.id, attempt, status=QUEUED, reason=reason)
+        self.log(f"{len(owned) + unclaimed} messages left queued: {reason}")
+        return DispatchReport(left_queued=len(owned) + unclaimed)
 
     def _rejected(self, owned: list[tuple[Any, int]], outcome: Rejected) -> DispatchReport:
         report = DispatchReport()
@@ -323,7 +360,7 @@ class Dispatcher:
         kept = []
         for row, attempt in owned:
             with self.engine.begin() as conn:
-                again = outbox.retake(conn, row.id, attempt, self.now())
+                again = outbox.retake(conn, row.id, attempt, self.now(), self.lease_id)
             if again is not None:
                 kept.append((row, again))
         return kept

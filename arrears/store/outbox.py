@@ -151,26 +151,42 @@ def load(conn: Connection, ids: Sequence[int]) -> list[Any]:
     return rows
 
 
-def claim_many(conn: Connection, message_ids: Sequence[int], now: datetime) -> dict[int, int]:
-    """queued -> sending for a whole batch in one statement; id -> attempt for those we own."""
+def claim_many(
+    conn: Connection, message_ids: Sequence[int], now: datetime, lease_id: int | None = None
+) -> dict[int, int]:
+    """queued -> sending for a whole batch in one statement, under the claiming run's lease;
+    id -> attempt for those we own."""
     rows = conn.execute(
         update(T)
         .where(T.c.id.in_(list(message_ids)), T.c.status == QUEUED)
-        .values(status=SENDING, attempts=T.c.attempts + 1, sending_at=now, updated_at=now)
+        .values(status=SENDING, attempts=T.c.attempts + 1, sending_at=now, updated_at=now, lease_id=lease_id)
         .returning(T.c.id, T.c.attempts)
     ).all()
     return {int(i): int(a) for i, a in rows}
 
 
-def retake(conn: Connection, message_id: int, attempt: int, now: datetime) -> int | None:
+def retake(conn: Connection, message_id: int, attempt: int, now: datetime, lease_id: int | None = None) -> int | None:
     """sending (attempt n, answer lost and proven unsent) -> sending (attempt n+1)."""
     row = conn.execute(
         update(T)
         .where(T.c.id == message_id, T.c.status == SENDING, T.c.attempts == attempt)
-        .values(attempts=T.c.attempts + 1, sending_at=now, updated_at=now)
+        .values(attempts=T.c.attempts + 1, sending_at=now, updated_at=now, lease_id=lease_id)
         .returning(T.c.attempts)
     ).first()
     return None if row is None else int(row[0])
+
+
+def note_queued(conn: Connection, message_id: int, reason: str, now: datetime) -> bool:
+    """Why a queued message was not sent this time (it stays queued for the next run)."""
+    q = update(T).where(T.c.id == message_id, T.c.status == QUEUED)
+    return bool(conn.execute(q.values(reason=reason, updated_at=now)).rowcount)
+
+
+def sending_with_leases(conn: Connection, channel: str) -> list[tuple[int, int | None]]:
+    """(id, lease id) of the channel's messages in `sending`: each is its claiming run's to settle
+    while that run lives."""
+    q = select(T.c.id, T.c.lease_id).where(T.c.channel == channel, T.c.status == SENDING).order_by(T.c.id)
+    return [(int(i), None if lease is None else int(lease)) for i, lease in conn.execute(q)]
 
 
 def settle(conn: Connection, message_id: int, attempt: int | None, now: datetime, **values: Any) -> bool:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from sqlalchemy import Engine, update
 
@@ -24,16 +25,23 @@ class RunRecord:
     summary: DaySummary | None = None
 
 
+class HasId(Protocol):
+    id: int
+
+
 @contextmanager
-def recorded_run(engine: Engine, as_of: date, flow_run_id: str | None) -> Iterator[RunRecord]:
-    """A ``running`` row for the day's run, settled when the block ends: with the record's status
-    and summary, or ``failed`` (no summary) when the block raises."""
+def recorded_run(
+    engine: Engine, as_of: date, flow_run_id: str | None, lease: HasId | None = None
+) -> Iterator[RunRecord]:
+    """A ``running`` row for the day's run (under its lease), settled when the block ends: with the
+    record's status and summary, or ``failed`` (no summary) when the block raises."""
     with engine.begin() as conn:
         result = conn.execute(
             CollectionRun.__table__.insert().values(  # type: ignore[attr-defined]
-                as_of=as_of, flow_run_id=flow_run_id, started_at=utcnow(), status="running"
+                as_of=as_of, flow_run_id=flow_run_id, started_at=utcnow(), status="running",
+                lease_id=lease.id if lease is not None else None,
             )
-        )
+        )  # fmt: skip
     record = RunRecord(int(result.inserted_primary_key[0]))
     try:
         yield record
