@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import date, datetime
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -11,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from arrears.money import DB_MAX_AMOUNT, MAX_AMOUNT
 
 
 class Settings(BaseSettings):
@@ -21,6 +24,9 @@ class Settings(BaseSettings):
     policy_path: Path | None = Field(default=None, description="Strategy policy YAML; empty = shipped default.")
     lender_timezone: str = "Asia/Shanghai"
     batch_size: int = Field(default=50_000, ge=100, description="Loans per classify task (Prefect task).")
+    max_amount: Decimal = Field(
+        default=MAX_AMOUNT, gt=0, le=DB_MAX_AMOUNT, description="The largest amount an import or a command accepts."
+    )
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
     environment: str = "local"
 
@@ -85,6 +91,9 @@ class Settings(BaseSettings):
     sendgrid_webhook_public_key: str = Field(default="", description="Event Webhook verification key (base64 DER).")
     # Where providers post delivery receipts (the public URL of `arrears webhooks`).
     webhook_base_url: str = "http://127.0.0.1:8765"
+    webhook_replay_window_s: float = Field(
+        default=600, gt=0, description="How old a signed SendGrid event batch may be before it is refused as a replay."
+    )
 
     daily_report: bool = Field(default=True, description="The daily run writes the 30-day report (HTML + PDF).")
 

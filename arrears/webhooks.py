@@ -1,14 +1,21 @@
 """The webhook app (``arrears webhooks``): Twilio status callbacks and inbound messages,
 and the SendGrid Event Webhook. Every request is verified with the provider's own SDK
-check; a bad or missing signature gets 403 and changes nothing."""
+check before anything else is read from it; a bad or missing signature (or a SendGrid signature
+older than the replay window) gets 403 and changes nothing, a signed request that is not what
+the provider sends gets 400, a body over the size limit 413 — never a 500."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from sendgrid.helpers.eventwebhook import EventWebhook
 from sqlalchemy import Engine
 from starlette.applications import Starlette
@@ -29,6 +36,12 @@ TWILIO_STATUS = {"sent": SENT, "delivered": DELIVERED, "undelivered": UNDELIVERE
 STOP_WORDS = TWILIO_STOP_KEYWORDS | {"TD", "退订"}
 SENDGRID_STATUS = {"processed": SENT, "delivered": DELIVERED, "dropped": FAILED, "bounce": UNDELIVERED}
 SENDGRID_OPT_OUT = {"spamreport": "spam report", "unsubscribe": "unsubscribe", "group_unsubscribe": "unsubscribe"}
+EARLIEST_EVENT = 946_684_800  # 2000-01-01: an event timestamp before it (or a day in the future) is malformed
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+class Malformed(ValueError):
+    """A signed request that is not what the provider sends."""
 
 
 def create_app(
@@ -38,8 +51,11 @@ def create_app(
     sendgrid_public_key: str,
     public_base_url: str,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    replay_window_s: float = 600,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> Starlette:
-    """``public_base_url`` is where providers reach this app: Twilio signs the full URL it called."""
+    """``public_base_url`` is where providers reach this app: Twilio signs the full URL it called.
+    ``replay_window_s``: how old a SendGrid signature may be (its timestamp is signed)."""
     validator = RequestValidator(twilio_auth_token) if twilio_auth_token else None
     verifier = EventWebhook(sendgrid_public_key) if sendgrid_public_key else None
     base = public_base_url.rstrip("/")
@@ -48,17 +64,26 @@ def create_app(
         query = request.url.query
         return f"{base}{request.url.path}" + (f"?{query}" if query else "")
 
-    async def twilio_form(request: Request) -> dict[str, str] | None:
-        form = {k: str(v) for k, v in (await request.form()).items()}
+    async def twilio_form(request: Request) -> dict[str, str] | Response:
+        """The signed form, or the answer to give: 403 unsigned or forged, 413 too large."""
         signature = request.headers.get("X-Twilio-Signature", "")
-        if validator is None or not signature or not validator.validate(public_url(request), form, signature):
-            return None
+        if validator is None or not signature:
+            return PlainTextResponse("forbidden", status_code=403)
+        body = await request.body()
+        if len(body) > max_body_bytes:
+            return PlainTextResponse("too large", status_code=413)
+        try:
+            form = {k: str(v) for k, v in (await request.form()).items()}
+        except Exception:  # noqa: BLE001 - any form the parser refuses cannot carry a valid signature
+            return PlainTextResponse("forbidden", status_code=403)
+        if not validator.validate(public_url(request), form, signature):
+            return PlainTextResponse("forbidden", status_code=403)
         return form
 
     async def twilio_status(request: Request) -> Response:
         form = await twilio_form(request)
-        if form is None:
-            return PlainTextResponse("forbidden", status_code=403)
+        if isinstance(form, Response):
+            return form
         sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
         code = form.get("ErrorCode") or None
         t = now()
@@ -81,8 +106,8 @@ def create_app(
 
     async def twilio_inbound(request: Request) -> Response:
         form = await twilio_form(request)
-        if form is None:
-            return PlainTextResponse("forbidden", status_code=403)
+        if isinstance(form, Response):
+            return form
         body = form.get("Body", "").strip()
         stop = form.get("OptOutType", "").upper() == "STOP" or body.upper() in STOP_WORDS
         t = now()
@@ -103,18 +128,24 @@ def create_app(
         return Response("<Response/>", media_type="application/xml")
 
     async def sendgrid_events(request: Request) -> Response:
-        payload = (await request.body()).decode("utf-8")
         signature = request.headers.get(SG_SIGNATURE, "")
         timestamp = request.headers.get(SG_TIMESTAMP, "")
-        if verifier is None or not signature or not timestamp or not _verified(verifier, payload, signature, timestamp):
+        if verifier is None or not signature or not timestamp:
             return PlainTextResponse("forbidden", status_code=403)
-        try:
-            events = json.loads(payload)
-        except ValueError:
-            return PlainTextResponse("bad payload", status_code=400)
+        body = await request.body()
+        if len(body) > max_body_bytes:
+            return PlainTextResponse("too large", status_code=413)
+        if not _signed(verifier, body, signature, timestamp):  # over the raw bytes, before reading them
+            return PlainTextResponse("forbidden", status_code=403)
         t = now()
+        if not timestamp.isdigit() or abs(t.timestamp() - int(timestamp)) > replay_window_s:
+            return PlainTextResponse("forbidden: signature outside the replay window", status_code=403)
+        try:
+            events = _sendgrid_events(body, t)
+        except Malformed as err:
+            return PlainTextResponse(f"bad payload: {err}", status_code=400)
         with engine.begin() as conn:
-            for ev in events if isinstance(events, list) else []:
+            for ev in events:
                 _apply_sendgrid(conn, ev, t)
         return Response(status_code=204)
 
@@ -131,11 +162,32 @@ def create_app(
     )
 
 
-def _verified(verifier: EventWebhook, payload: str, signature: str, timestamp: str) -> bool:
+def _signed(verifier: EventWebhook, body: bytes, signature: str, timestamp: str) -> bool:
+    """SendGrid's check (ECDSA P-256 over the timestamp and the body), with the SDK's key, on the
+    raw bytes: a body that is not UTF-8 is simply not signed."""
     try:
-        return bool(verifier.verify_signature(payload, signature, timestamp))
-    except (ValueError, TypeError):  # not base64, not a DER signature
+        verifier.public_key.verify(
+            base64.b64decode(signature, validate=True), timestamp.encode() + body, ec.ECDSA(hashes.SHA256())
+        )
+    except (InvalidSignature, binascii.Error, ValueError, TypeError, UnicodeEncodeError):
         return False
+    return True
+
+
+def _sendgrid_events(body: bytes, now: datetime) -> list[dict[str, Any]]:
+    """The signed body as SendGrid sends it: a JSON list of event objects with sane timestamps."""
+    try:
+        events = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise Malformed("not JSON") from None
+    if not isinstance(events, list) or not all(isinstance(ev, dict) for ev in events):
+        raise Malformed("not a list of event objects")
+    for ev in events:
+        stamp = ev.get("timestamp", int(now.timestamp()))
+        plausible = isinstance(stamp, int) and not isinstance(stamp, bool)
+        if not plausible or not EARLIEST_EVENT <= stamp <= now.timestamp() + 86_400:
+            raise Malformed(f"event timestamp {str(stamp)[:30]!r} is not a plausible epoch second")
+    return events
 
 
 def _apply_sendgrid(conn: Any, ev: dict[str, Any], t: datetime) -> None:

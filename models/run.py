@@ -21,6 +21,7 @@ class CollectionRun(SQLModel, table=True):
     status: str = Field(default="running", max_length=16)  # running | completed | failed | crashed
     summary: str | None = None  # JSON counts, written at the end
     lease_id: int | None = None  # the run's lease (see RunLease): gone with no finish = crashed
+    crash_found_at: datetime | None = Field(default=None, sa_type=AwareDateTime)  # when a later run found it
 
 
 # A live run's claim on what it is sending: renewed by a heartbeat while the process lives. A message

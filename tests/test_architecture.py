@@ -21,7 +21,7 @@ PACKAGES = ("arrears", "flows", "tasks", "models")
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("models",),
     ("arrears", "arrears.money", "arrears.privacy", "arrears.settings", "arrears.secrets", "arrears.templating",
-     "arrears.db"),
+     "arrears.db", "arrears.faults"),
     ("arrears.engine", "arrears.guard", "arrears.policy", "arrears.planning", "arrears.cases", "arrears.messaging",
      "arrears.letters", "arrears.book", "arrears.reports", "arrears.vault"),
     ("arrears.store", "arrears.providers"),

@@ -47,6 +47,9 @@ def test_risk_specific_actions_replace_the_any_list():
         (lambda d: d["strategy"]["M2"]["any"][3].update(attach_to="m2_call"), "'m2_call' is not an email"),
         (lambda d: d["strategy"]["M2"]["any"][0].update(attach_to="m2_firm_email"), "only a letter can be attached"),
         (lambda d: d["letters"].update(deadline_days=0), "letters.deadline_days"),
+        (lambda d: d["risk"].update(medium_at=-2), "risk.medium_at: Input should be greater than or equal to 0"),
+        (lambda d: d["risk"].update(dpd=[[31, 2], [1, 1]]), "risk.dpd: thresholds must rise"),
+        (lambda d: d["risk"].update(overdue_total=[[-5, 1]]), "risk.overdue_total: thresholds and points must not"),
     ],
 )
 def test_bad_policy_fails_with_key_path_and_reason(edit, message):

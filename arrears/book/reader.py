@@ -1,8 +1,9 @@
 """Read the loan book's CSV files and sort every row into good records or problems.
 
 A bad row is never fatal: it becomes a ``Problem`` (file, line, column, reason,
-masked row) and the good rows go through. A file that cannot be read at all
-(missing, not UTF-8, header without a required column) raises ``BookFileError``.
+masked row) and the good rows go through — a row the CSV reader itself cannot read (a field
+over ``FIELD_LIMIT`` characters, say) too. A file that cannot be read at all (missing, not UTF-8,
+header without a required column) raises ``BookFileError``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from arrears.book.records import (
+    DEFAULT_LIMITS,
     FieldError,
+    Limits,
     parse_borrower,
     parse_contact,
     parse_installment,
@@ -23,6 +26,8 @@ from arrears.book.records import (
     parse_payment,
 )
 from arrears.privacy import mask_row
+
+FIELD_LIMIT = 131_072  # characters in one CSV field (the csv module's own default, stated)
 
 
 class BookFileError(Exception):
@@ -33,7 +38,7 @@ class BookFileError(Exception):
 class FileSpec:
     name: str
     columns: tuple[str, ...]  # required header columns
-    parse: Callable[[dict[str, str]], Any]
+    parse: Callable[[dict[str, str], Limits], Any]
     key: Callable[[Any], Any]
     required: bool = True
 
@@ -109,32 +114,60 @@ class ValidatedBook:
         return self.records.get(name, [])
 
 
-def read_rows(path: Path, columns: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
-    """Rows of a UTF-8 CSV file (BOM tolerated) with the line each starts on."""
+def read_rows(path: Path, columns: Iterable[str]) -> list[tuple[int, dict[str, str] | str]]:
+    """Rows of a UTF-8 CSV file (BOM tolerated) with the line each starts on; a row the CSV reader
+    cannot read is the reason instead of the row."""
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except OSError as err:
         raise BookFileError(f"{path.name}: cannot read ({err.strerror})") from None
     except UnicodeDecodeError as err:
         raise BookFileError(f"{path.name}: not UTF-8 (byte {err.start})") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    lines = _Lines(text)
+    csv.field_size_limit(FIELD_LIMIT)
+    reader = csv.DictReader(lines)
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as err:
+        raise BookFileError(f"{path.name}:1: the header cannot be read ({err})") from None
     missing = [c for c in columns if c not in header]
     if missing:
         raise BookFileError(f"{path.name}: header lacks column(s) {', '.join(missing)}")
     reader.fieldnames = header
-    rows = []
-    start = reader.line_num + 1
-    for row in reader:
+    rows: list[tuple[int, dict[str, str] | str]] = []
+    while True:
+        start = lines.read + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return rows
+        except csv.Error as err:  # the reader goes on with the next record
+            rows.append((start, f"unreadable row: {err}"))
+            continue
         rows.append((start, {k: v for k, v in row.items() if k is not None}))
-        start = reader.line_num + 1
-    return rows
+
+
+class _Lines:
+    """The file's lines as the CSV reader takes them, counted (its own count stops at a bad row)."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = iter(io.StringIO(text, newline=""))
+        self.read = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.read += 1
+        return line
 
 
 def validate_book(
     directory: Path,
     known_borrowers: Callable[[set[str]], set[str]],
     known_loans: Callable[[set[str]], set[str]],
+    limits: Limits = DEFAULT_LIMITS,
 ) -> ValidatedBook:
     """Parse and cross-check every file; ``known_*`` say which ids already exist in the database."""
     files = {}
@@ -148,17 +181,22 @@ def validate_book(
     book = ValidatedBook()
     for spec in SPECS:
         if spec.name in files:
-            _parse_file(book, spec, files[spec.name])
+            _parse_file(book, spec, files[spec.name], limits)
     _check_references(book, known_borrowers, known_loans)
     return book
 
 
-def _parse_file(book: ValidatedBook, spec: FileSpec, rows: list[tuple[int, dict[str, str]]]) -> None:
+def _parse_file(
+    book: ValidatedBook, spec: FileSpec, rows: list[tuple[int, dict[str, str] | str]], limits: Limits
+) -> None:
     seen: dict[Any, int] = {}
     good = []
     for line, row in rows:
+        if isinstance(row, str):
+            book.problems.append(Problem(spec.name, line, None, row, {}))
+            continue
         try:
-            record = spec.parse(row)
+            record = spec.parse(row, limits)
         except FieldError as err:
             book.problems.append(Problem(spec.name, line, err.column, err.reason, mask_row(row)))
             continue

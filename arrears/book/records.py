@@ -1,12 +1,15 @@
 """Validated records of the loan book CSV files, parsed by pure functions.
 
-Each ``parse_*`` takes one CSV row (a dict of strings) and returns a record or
-raises ``FieldError`` naming the column and the reason.
+Each ``parse_*`` takes one CSV row (a dict of strings) and the import's ``Limits`` and returns a
+record or raises ``FieldError`` naming the column and the reason. Text fits its database column
+and holds no control characters (a NUL or an escape breaks the PDFs and CSVs made from it);
+amounts are written out plainly and stay under the business ceiling; counts stay in range.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -14,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import is_currency
 
-from arrears.money import parse_amount, parse_rate
+from arrears.money import MAX_AMOUNT, parse_amount, parse_rate
 from arrears.privacy import mask_email, mask_phone
 
 LOCALES = ("zh_CN", "en_US")
@@ -24,6 +27,18 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 _CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one import accepts: the largest amount (settings: ``ARREARS_MAX_AMOUNT``)."""
+
+    max_amount: Decimal = MAX_AMOUNT
+
+
+DEFAULT_LIMITS = Limits()
+# Column widths of the tables the book goes into (models/): longer text is refused, not cut.
+WIDTHS = {"name": 200, "address": 500, "relation": 64, "product": 64, "id_number": 64, "email": 254}
 
 
 class FieldError(ValueError):
@@ -89,16 +104,26 @@ class ContactRecord:
     consent: bool
 
 
+def _clean(column: str, value: str) -> str:
+    for ch in value:
+        if unicodedata.category(ch) == "Cc":
+            raise FieldError(column, f"{column} contains a control character (U+{ord(ch):04X})")
+    width = WIDTHS.get(column)
+    if width is not None and len(value) > width:
+        raise FieldError(column, f"{column} is {len(value)} characters long, more than the {width} it may hold")
+    return value
+
+
 def _required(row: dict[str, str], column: str) -> str:
     value = (row.get(column) or "").strip()
     if not value:
         raise FieldError(column, f"{column} is missing")
-    return value
+    return _clean(column, value)
 
 
 def _optional(row: dict[str, str], column: str) -> str | None:
     value = (row.get(column) or "").strip()
-    return value or None
+    return _clean(column, value) if value else None
 
 
 def _key(row: dict[str, str], column: str) -> str:
@@ -120,12 +145,14 @@ def _bad_date(value: str) -> date:
     raise ValueError(value)
 
 
-def _amount(row: dict[str, str], column: str, *, positive: bool = False, default: str | None = None) -> Decimal:
+def _amount(
+    row: dict[str, str], column: str, limits: Limits, *, positive: bool = False, default: str | None = None
+) -> Decimal:
     value = (row.get(column) or "").strip() or default
     if value is None:
         raise FieldError(column, f"{column} is missing")
     try:
-        amount = parse_amount(value)
+        amount = parse_amount(value, limits.max_amount)
     except ValueError as err:
         raise FieldError(column, f"{column}: {err}") from None
     if positive and amount == 0:
@@ -140,12 +167,12 @@ def _rate(row: dict[str, str], column: str) -> Decimal:
         raise FieldError(column, f"{column}: {err}") from None
 
 
-def _int(row: dict[str, str], column: str, *, minimum: int, default: str | None = None) -> int:
+def _int(row: dict[str, str], column: str, *, minimum: int, maximum: int, default: str | None = None) -> int:
     value = (row.get(column) or "").strip() or default
     if value is None:
         raise FieldError(column, f"{column} is missing")
-    if not re.fullmatch(r"-?\d+", value) or int(value) < minimum:
-        raise FieldError(column, f"{column} {value!r} is not a whole number >= {minimum}")
+    if not re.fullmatch(r"-?\d{1,12}", value) or not minimum <= int(value) <= maximum:
+        raise FieldError(column, f"{column} {value[:20]!r} is not a whole number from {minimum} to {maximum}")
     return int(value)
 
 
@@ -182,7 +209,7 @@ def _phone(row: dict[str, str], column: str, *, required: bool) -> str | None:
         raise FieldError(column, f"{column}: {err}") from None
 
 
-def parse_borrower(row: dict[str, str]) -> BorrowerRecord:
+def parse_borrower(row: dict[str, str], limits: Limits = DEFAULT_LIMITS) -> BorrowerRecord:
     email = _optional(row, "email")
     if email is not None and not _EMAIL.match(email):
         raise FieldError("email", f"email: not an email address: {mask_email(email)}")
@@ -208,7 +235,7 @@ def parse_borrower(row: dict[str, str]) -> BorrowerRecord:
     )
 
 
-def parse_loan(row: dict[str, str]) -> LoanRecord:
+def parse_loan(row: dict[str, str], limits: Limits = DEFAULT_LIMITS) -> LoanRecord:
     currency = _required(row, "currency").upper()
     if not is_currency(currency):
         raise FieldError("currency", f"currency {currency!r} is not an ISO 4217 code")
@@ -217,37 +244,37 @@ def parse_loan(row: dict[str, str]) -> LoanRecord:
         borrower_id=_key(row, "borrower_id"),
         product=_required(row, "product"),
         currency=currency,
-        principal=_amount(row, "principal", positive=True),
+        principal=_amount(row, "principal", limits, positive=True),
         annual_rate=_rate(row, "annual_rate"),
         penalty_rate_daily=_rate(row, "penalty_rate_daily"),
-        late_fee=_amount(row, "late_fee", default="0"),
-        grace_days=_int(row, "grace_days", minimum=0, default="0"),
+        late_fee=_amount(row, "late_fee", limits, default="0"),
+        grace_days=_int(row, "grace_days", minimum=0, maximum=3650, default="0"),
         contract_date=_date(row, "contract_date"),
         secured=_bool(row, "secured", default="false"),
     )
 
 
-def parse_installment(row: dict[str, str]) -> InstallmentRecord:
+def parse_installment(row: dict[str, str], limits: Limits = DEFAULT_LIMITS) -> InstallmentRecord:
     return InstallmentRecord(
         loan_no=_key(row, "loan_no"),
-        seq=_int(row, "seq", minimum=1),
+        seq=_int(row, "seq", minimum=1, maximum=10_000),
         due_date=_date(row, "due_date"),
-        principal_due=_amount(row, "principal_due"),
-        interest_due=_amount(row, "interest_due"),
-        fee_due=_amount(row, "fee_due", default="0"),
+        principal_due=_amount(row, "principal_due", limits),
+        interest_due=_amount(row, "interest_due", limits),
+        fee_due=_amount(row, "fee_due", limits, default="0"),
     )
 
 
-def parse_payment(row: dict[str, str]) -> PaymentRecord:
+def parse_payment(row: dict[str, str], limits: Limits = DEFAULT_LIMITS) -> PaymentRecord:
     return PaymentRecord(
         loan_no=_key(row, "loan_no"),
         paid_on=_date(row, "paid_on"),
-        amount=_amount(row, "amount", positive=True),
+        amount=_amount(row, "amount", limits, positive=True),
         reference=_key(row, "reference"),
     )
 
 
-def parse_contact(row: dict[str, str]) -> ContactRecord:
+def parse_contact(row: dict[str, str], limits: Limits = DEFAULT_LIMITS) -> ContactRecord:
     return ContactRecord(
         borrower_id=_key(row, "borrower_id"),
         name=_required(row, "name"),

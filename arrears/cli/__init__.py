@@ -6,12 +6,20 @@ them and register nothing themselves.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 
 from arrears.cli import book, calls, cases, guard, keys, legal, letters, messages, ops, promises, run
+from arrears.policy import PolicyError
+from arrears.providers.factory import ProviderNotConfigured
+from arrears.vault import VaultUnavailable
+
+# Configuration a person must fix: told in one message (the traceback only with --debug).
+CONFIG_ERRORS = (PolicyError, VaultUnavailable, ProviderNotConfigured, ValidationError)
 
 COMMANDS: tuple[tuple[str, Callable[..., Any]], ...] = (
     ("import", book.import_),
@@ -46,12 +54,22 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
 )
 
 
+class _Debug:
+    on = False
+
+
+def _root(debug: bool = typer.Option(False, "--debug", help="Show the traceback of a configuration error.")) -> None:
+    """Arrears: a collections engine for lenders, on Prefect."""
+    _Debug.on = debug
+
+
 def build_app() -> typer.Typer:
     app = typer.Typer(
         help="Arrears: a collections engine for lenders, on Prefect.",
         no_args_is_help=True,
         pretty_exceptions_enable=False,
     )
+    app.callback()(_root)
     for name, command in COMMANDS:
         app.command(name)(command)
     for name, group in GROUPS:
@@ -63,4 +81,10 @@ app = build_app()
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except CONFIG_ERRORS as e:
+        if _Debug.on:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)

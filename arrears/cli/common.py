@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine
 
 from arrears.cases.promises import PromiseError
 from arrears.db import make_engine, upgrade
+from arrears.money import parse_amount
 from arrears.policy import Policy, load_policy
 from arrears.settings import Settings, get_settings
 from arrears.store.calls import CallError
@@ -94,13 +95,11 @@ def parse_now(value: str | None) -> datetime | None:
 
 
 def parse_money(value: str, option: str) -> Decimal:
+    """An amount as the book's files write one (plain digits, cents at most, under the ceiling)."""
     try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        raise typer.BadParameter(f"{value!r} is not an amount", param_hint=option) from None
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
-        raise typer.BadParameter(f"{value!r} is not an amount in cents", param_hint=option)
-    return amount
+        return parse_amount(value, get_settings().max_amount)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint=option) from None
 
 
 def actor(by: str | None) -> str:

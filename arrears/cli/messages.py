@@ -141,6 +141,7 @@ def webhooks(
         twilio_auth_token=s.twilio_auth_token.get_secret_value() or prefect_secret(TWILIO_TOKEN_BLOCK),
         sendgrid_public_key=s.sendgrid_webhook_public_key,
         public_base_url=s.webhook_base_url,
+        replay_window_s=s.webhook_replay_window_s,
     )
     out.print(f"webhooks on http://{host}:{port} (public URL {s.webhook_base_url})")
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import sys
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +13,8 @@ from rich.table import Table
 
 from arrears.cli.common import By, OnDay, actor, day, fail, out, parse_date, parse_money, policy, transaction, wall
 from arrears.engine import Installment
-from arrears.money import from_cents
+from arrears.money import from_cents, parse_amount
+from arrears.settings import get_settings
 from arrears.steps.promises import import_promises, record_promise
 from arrears.store.disputes import open_dispute, resolve_dispute
 from arrears.store.hardship import Approval, WaiverLimits, add_repayment_plan, add_waiver
@@ -66,7 +66,7 @@ def ptp_import(
         fail(f"{file}: cannot read ({e})")
     with transaction() as conn:
         try:
-            result = import_promises(conn, text, file.name, str(file), wall())
+            result = import_promises(conn, text, file.name, str(file), wall(), get_settings().max_amount)
         except ValueError as e:
             fail(f"{file}: {e}")
     out.print(f"promises: {result.new} new, {result.seen} already recorded, {len(result.refused)} refused")
@@ -131,16 +131,17 @@ SCHEDULE_COLUMNS = "seq,due_date,principal_due,interest_due,fee_due"
 def _schedule(path: Path) -> list[Installment]:
     try:
         rows = list(csv.DictReader(path.read_text(encoding="utf-8-sig").splitlines()))
+        ceiling = get_settings().max_amount
         return [
             Installment(
-                date.fromisoformat(r["due_date"]), int(r["seq"]), Decimal(r["principal_due"]),
-                Decimal(r["interest_due"]), Decimal(r.get("fee_due") or "0"),
+                date.fromisoformat(r["due_date"]), int(r["seq"]), parse_amount(r["principal_due"], ceiling),
+                parse_amount(r["interest_due"], ceiling), parse_amount(r.get("fee_due") or "0", ceiling),
             )
             for r in rows
         ]  # fmt: skip
     except OSError as e:
         fail(f"{path}: cannot read ({e.strerror})")
-    except (KeyError, ValueError, InvalidOperation) as e:
+    except (KeyError, ValueError, TypeError) as e:
         fail(f"{path}: bad schedule ({e!r}); columns: {SCHEDULE_COLUMNS}")
 
 

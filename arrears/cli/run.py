@@ -8,7 +8,19 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from arrears.cli.common import AsOf, DryRun, Now, err, open_engine, out, parse_day, parse_now, quiet_prefect
+from arrears.cli.common import (
+    AsOf,
+    DryRun,
+    Now,
+    err,
+    open_engine,
+    out,
+    parse_day,
+    parse_now,
+    policy,
+    quiet_prefect,
+)  # fmt: skip
+from arrears.messaging.checks import check_policy_templates
 from arrears.settings import get_settings
 
 
@@ -20,6 +32,7 @@ def run(as_of: AsOf = None, now: Now = None, dry_run: DryRun = False) -> None:
     settings = get_settings()
     clock = parse_now(now)
     day = parse_day(as_of, settings) if as_of or clock is None else settings.today(clock)
+    check_policy_templates(policy())  # a bad policy is told here, in one message, before any work
     quiet_prefect()
     open_engine(settings)
     from flows.daily import daily_collection  # noqa: PLC0415 - Prefect is heavy: only for the commands that run flows
@@ -53,6 +66,7 @@ def backfill(
     start, end = parse_day(first, settings, "--from"), parse_day(last, settings, "--to")
     if end < start:
         raise typer.BadParameter(f"--to {end} is before --from {start}", param_hint="--to")
+    check_policy_templates(policy())
     quiet_prefect()
     open_engine(settings)
     from flows.backfill import backfill as backfill_flow  # noqa: PLC0415 - Prefect: only when a flow runs

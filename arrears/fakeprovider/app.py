@@ -228,8 +228,10 @@ def build_app(state: FakeState, callbacks: Callbacks) -> Starlette:
     # -- control ------------------------------------------------------------------
     async def control_state(_request: Request) -> Response:
         snap = state.snapshot()
-        for m in snap["sms"] + snap["emails"]:
-            m["received_at"] = m.pop("created").timestamp()
+        for kind in ("sms", "emails"):  # copies: what the fake received stays as it was (lookups read it)
+            snap[kind] = [{**m, "received_at": m["created"].timestamp()} for m in snap[kind]]
+            for m in snap[kind]:
+                del m["created"]
         return JSONResponse(snap)
 
     async def control_faults(request: Request) -> Response:

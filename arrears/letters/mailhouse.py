@@ -7,7 +7,6 @@ in a batch, and marking them printed, is the letters step's business.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from arrears.letters.pdf import write_atomically
+from arrears.templating.formats import write_csv
 
 MANIFEST_COLUMNS = ("reference", "loan", "borrower", "address", "pages", "first_page", "sha256", "template", "locale")
 
@@ -73,9 +73,7 @@ def write_print_batch(folder: Path, name: str, rows: Sequence[Any], loan_nos: Ma
     pdf_path = folder / "mailhouse" / f"{name}.pdf"
     write_atomically(pdf_path, buf.getvalue())
     text = io.StringIO()
-    out = csv.DictWriter(text, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
-    out.writeheader()
-    out.writerows(manifest)
+    write_csv(text, MANIFEST_COLUMNS, manifest)
     csv_path = folder / "mailhouse" / f"{name}.csv"
     write_atomically(csv_path, text.getvalue().encode("utf-8"))
     return PrintBatch(name, pdf_path, csv_path, len(rows), page - 1, frozenset(used_chunks))

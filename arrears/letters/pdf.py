@@ -13,6 +13,7 @@ was laid out with.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import io
@@ -164,11 +165,22 @@ def split(pdf: bytes, ranges: dict[str, tuple[int, int]], metadata: dict[str, di
     return out
 
 
+class ArchiveUnwritable(OSError):
+    """A file of the archive could not be written; names the directory and the reason."""
+
+
 def write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``path`` whole or not at all (a temporary file beside it, then a rename); a failure
+    (a full disk, a read-only directory) leaves no partial file behind and names the directory."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise ArchiveUnwritable(err.errno, f"cannot write to {path.parent}: {err.strerror}") from err
 
 
 def warm_worker(font: str, templates: str = str(LETTERS)) -> None:

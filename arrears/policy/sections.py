@@ -50,14 +50,29 @@ class StagesSpec(Strict):
         return self
 
 
+PointsTable = list[tuple[Decimal, int]]
+
+
+def _table(v: PointsTable) -> PointsTable:
+    """A points table: (threshold, points) pairs, thresholds rising from zero up, points not negative."""
+    thresholds = [t for t, _ in v]
+    if any(t < 0 for t in thresholds) or any(p < 0 for _, p in v):
+        raise ValueError("thresholds and points must not be negative")
+    if thresholds != sorted(set(thresholds)):
+        raise ValueError("thresholds must rise from one pair to the next")
+    return v
+
+
 class RiskSpec(Strict):
-    dpd: list[tuple[Decimal, int]]
-    overdue_total: list[tuple[Decimal, int]]
-    times_late: list[tuple[Decimal, int]]
-    broken_promises: list[tuple[Decimal, int]] = []
+    dpd: PointsTable
+    overdue_total: PointsTable
+    times_late: PointsTable
+    broken_promises: PointsTable = []
     secured_credit: int = Field(default=1, ge=0)
-    medium_at: int
-    high_at: int
+    medium_at: int = Field(ge=0)
+    high_at: int = Field(ge=0)
+
+    _tables = field_validator("dpd", "overdue_total", "times_late", "broken_promises")(_table)
 
     @model_validator(mode="after")
     def _ordered(self) -> RiskSpec:

@@ -9,7 +9,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from arrears.book.reader import Problem, validate_book
-from arrears.settings import get_settings
+from arrears.book.records import Limits
+from arrears.settings import Settings, get_settings
 from arrears.store import imports as store
 from arrears.vault import IdVault, vault_from
 
@@ -26,18 +27,23 @@ class ImportResult:
         return 3 if self.problems else 0
 
 
-def import_book(*, engine: Engine, directory: Path, vault: IdVault | None = None) -> ImportResult:
+def import_book(
+    *, engine: Engine, directory: Path, vault: IdVault | None = None, settings: Settings | None = None
+) -> ImportResult:
     """Validate the CSV files in ``directory`` and upsert the good rows in one transaction.
 
     ID numbers are stored encrypted with a look-up hash and a masked copy (``vault``: from the
-    settings or Prefect Secret blocks when not given); the clear value is never written.
+    settings or Prefect Secret blocks when not given); the clear value is never written. Amounts
+    over ``settings.max_amount`` are refused.
     """
-    vault = vault or vault_from(get_settings())
+    settings = settings or get_settings()
+    vault = vault or vault_from(settings)
     with engine.begin() as conn:
         book = validate_book(
             directory,
             known_borrowers=lambda ids: store.known_borrowers(conn, ids),
             known_loans=lambda nos: store.known_loans(conn, nos),
+            limits=Limits(max_amount=settings.max_amount),
         )
         imported = store.write_book(conn, book, vault.protect)
         run_id = store.record_import_run(conn, directory, book, imported)

@@ -4,7 +4,6 @@ an outside firm (``arrears legal export``): an evidence pack per case and an ind
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from arrears.runtime import Runtime
 from arrears.settings import Settings
 from arrears.store.legal import NewLegalCase, escalation_candidates, evidence_rows, open_legal_cases
 from arrears.templating import TEMPLATES
+from arrears.templating.formats import write_csv
 
 INDEX_COLUMNS = (
     "reference", "loan_no", "borrower", "opened_on", "rule", "track", "overdue_total", "status", "next_task",
@@ -91,6 +91,4 @@ def write_index(packs: Sequence[dict[str, Any]], out_dir: Path) -> None:
     index = [p["legal_case"] | {"loan_no": p["loan"]["loan_no"], "borrower": p["borrower"]["name"]} for p in packs]
     (out_dir / "legal-cases.json").write_text(json.dumps(index, ensure_ascii=False, indent=2, default=str), "utf-8")
     with (out_dir / "legal-cases.csv").open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=INDEX_COLUMNS, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(index)
+        write_csv(f, INDEX_COLUMNS, index)

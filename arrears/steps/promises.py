@@ -7,11 +7,12 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import Connection
 
 from arrears.cases.promises import PromiseError, check_promise, judge
+from arrears.money import MAX_AMOUNT, parse_amount
 from arrears.runtime import Runtime
 from arrears.store import as_date
 from arrears.store import promises as store
@@ -48,7 +49,9 @@ class PromiseImport:
 PROMISE_COLUMNS = frozenset({"loan_no", "amount", "promised_on", "made_on"})
 
 
-def import_promises(conn: Connection, text: str, name: str, path: str, now: datetime) -> PromiseImport:
+def import_promises(
+    conn: Connection, text: str, name: str, path: str, now: datetime, ceiling: Decimal = MAX_AMOUNT
+) -> PromiseImport:
     """Promises from a CSV of call outcomes (``loan_no,amount,promised_on,made_on,collector,note``);
     a bad row is refused with its line and reason, the good ones go through. ``name``: the file's
     name (the promises' source); ``path``: as the refusals name it. Raises ValueError for a
@@ -59,7 +62,7 @@ def import_promises(conn: Connection, text: str, name: str, path: str, now: date
     result = PromiseImport()
     for line, row in enumerate(reader, start=2):
         try:
-            amount = Decimal(row["amount"])
+            amount = parse_amount(row["amount"] or "", ceiling)
             promised_on, made = date.fromisoformat(row["promised_on"]), date.fromisoformat(row["made_on"])
             with conn.begin_nested():
                 told = NewPromise(
@@ -68,7 +71,7 @@ def import_promises(conn: Connection, text: str, name: str, path: str, now: date
                     note=(row.get("note") or "").strip(),
                 )  # fmt: skip
                 _, new = record_promise(conn, told, now)
-        except (InvalidOperation, ValueError, TypeError, PromiseError, UnknownLoan) as err:
+        except (ValueError, TypeError, PromiseError, UnknownLoan) as err:
             result.refused.append(f"{path}:{line}: {err}")
             continue
         result.new += new

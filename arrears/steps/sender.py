@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
+from arrears.faults import crash_point
 from arrears.guard import Decision
 from arrears.messaging.batching import Mergeable, Shared, batch
 from arrears.privacy import mask_recipient
@@ -262,9 +263,11 @@ class Dispatcher:
                 since = self.now().timestamp()
             if not owned:
                 return report
+            crash_point("dispatch.claimed")
             outcome = self.provider.send([prepared[r.id] for r, _ in owned], shared if len(owned) > 1 else None)
             report.requests += 1
             if isinstance(outcome, Accepted):
+                crash_point("dispatch.accepted")
                 with self.engine.begin() as conn:  # the whole batch in one transaction
                     for row, attempt in owned:
                         outbox.settle(

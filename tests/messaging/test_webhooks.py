@@ -128,3 +128,56 @@ def test_sendgrid_events_signed_with_another_key_get_403(providers, fresh_db):
     url = f"{providers.webhooks.url}/sendgrid/events"
     assert httpx.post(url, content=json.dumps([event]), timeout=10).status_code == 403  # unsigned
     assert _count(fresh_db, Suppression) == 0 and _count(fresh_db, MessageEvent) == 0
+
+
+def _sendgrid_raw(fake, body: bytes, ts: str | None = None, sign: bool = True) -> int:  # type: ignore[no-untyped-def]
+    """POST raw bytes to the SendGrid endpoint, signed over those bytes (or not)."""
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    ts = ts or str(int(time.time()))
+    headers = {"Content-Type": "application/json"}
+    if sign:
+        signature = fake.callbacks.key.sign(ts.encode() + body, ec.ECDSA(hashes.SHA256()))
+        headers |= {SG_SIGNATURE: base64.b64encode(signature).decode(), SG_TIMESTAMP: ts}
+    return httpx.post(f"{fake.webhooks.url}/sendgrid/events", content=body, headers=headers, timeout=10).status_code
+
+
+def test_unsigned_or_forged_bodies_that_are_not_utf8_get_403_never_500(providers, fresh_db):
+    junk = b"\xff\xfe\x00garbage\xc3"
+    assert _sendgrid_raw(providers, junk, sign=False) == 403
+    headers = {SG_SIGNATURE: "bm90IGEgc2lnbmF0dXJl", SG_TIMESTAMP: str(int(time.time()))}
+    url = f"{providers.webhooks.url}/sendgrid/events"
+    assert httpx.post(url, content=junk, headers=headers, timeout=10).status_code == 403
+    twilio = f"{providers.webhooks.url}/twilio/status"
+    assert httpx.post(twilio, content=junk, headers={"X-Twilio-Signature": "x"}, timeout=10).status_code == 403
+    assert _count(fresh_db, MessageEvent) == 0
+
+
+def test_signed_but_malformed_event_batches_get_400_and_change_nothing(providers, fresh_db):
+    _seed(fresh_db)
+    for body in (
+        b"\xff\xfe not utf-8",
+        b"{not json",
+        b'{"event": "delivered"}',  # not a list
+        b'["delivered", 3]',  # not objects
+        json.dumps([{"event": "delivered", "timestamp": 10**20, "arrears_key": EMAIL_KEY}]).encode(),
+        json.dumps([{"event": "delivered", "timestamp": "soon", "arrears_key": EMAIL_KEY}]).encode(),
+    ):
+        assert _sendgrid_raw(providers, body) == 400, body
+    assert _count(fresh_db, MessageEvent) == 0 and _status(fresh_db, EMAIL_KEY) == "sent"
+
+
+def test_a_signed_batch_older_than_the_replay_window_is_refused(providers, fresh_db):
+    _seed(fresh_db)
+    body = json.dumps([{"event": "delivered", "timestamp": 1795000000, "arrears_key": EMAIL_KEY}]).encode()
+    assert _sendgrid_raw(providers, body, ts=str(int(time.time()) - 3600)) == 403
+    assert _status(fresh_db, EMAIL_KEY) == "sent"
+    assert _sendgrid_raw(providers, body) == 204
+    assert _status(fresh_db, EMAIL_KEY) == "delivered"
+
+
+def test_an_oversize_body_gets_413(providers, fresh_db):
+    assert _sendgrid_raw(providers, b"[" + b" " * (10 * 1024 * 1024) + b"]") == 413

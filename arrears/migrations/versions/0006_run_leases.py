@@ -32,6 +32,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('collection_run', schema=None) as batch_op:
         batch_op.add_column(sa.Column('lease_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('crash_found_at', models.types.AwareDateTime(timezone=True), nullable=True))
 
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.add_column(sa.Column('lease_id', sa.Integer(), nullable=True))
@@ -45,6 +46,7 @@ def downgrade() -> None:
         batch_op.drop_column('lease_id')
 
     with op.batch_alter_table('collection_run', schema=None) as batch_op:
+        batch_op.drop_column('crash_found_at')
         batch_op.drop_column('lease_id')
 
     op.drop_table('run_lease')
