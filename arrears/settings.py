@@ -45,7 +45,9 @@ class Settings(BaseSettings):
 
     # Demand letters (PDF).
     letters_dir: Path | None = Field(default=None, description="Where letters are archived; empty = var_dir/letters.")
-    letter_font: str = Field(default="Noto Serif CJK SC", description="Font family (fontconfig name) of letters.")
+    letter_font: str = Field(
+        default="WenQuanYi Micro Hei", description="Font family (fontconfig name) of letters: TrueType, covering CJK."
+    )
     letter_chunk: int = Field(default=100, ge=1, le=2000, description="Letters laid out in one WeasyPrint document.")
     letter_workers: int = Field(
         default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, description="Processes rendering letters."

@@ -147,9 +147,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Longest modules first; the story's tests share one module fixture per database, so each
     database's story stays on one pytest worker (``--dist loadgroup``)."""
 
-    def rank(item: pytest.Item) -> int:
+    def rank(item: pytest.Item) -> tuple[int, str]:
         path = item.nodeid.split("::")[0]
-        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+        # a story's tests one database after the other: switching back and forth between the
+        # module fixture's params would build each story again
+        story = item.callspec.id if path == "tests/cases/test_story.py" else ""  # type: ignore[attr-defined]
+        return (LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)), story
 
     items.sort(key=rank)
     for item in items:

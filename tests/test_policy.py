@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
 
 import pytest
 import yaml
@@ -50,6 +51,8 @@ def test_risk_specific_actions_replace_the_any_list():
         (lambda d: d["risk"].update(medium_at=-2), "risk.medium_at: Input should be greater than or equal to 0"),
         (lambda d: d["risk"].update(dpd=[[31, 2], [1, 1]]), "risk.dpd: thresholds must rise"),
         (lambda d: d["risk"].update(overdue_total=[[-5, 1]]), "risk.overdue_total: thresholds and points must not"),
+        (lambda d: d["risk"].update(overdue_total={"USD": [[1, 1]]}), "needs a default entry"),
+        (lambda d: d["risk"].update(overdue_total={"default": [[1, 1]], "usd": [[1, 1]]}), "usd is not an ISO 4217"),
     ],
 )
 def test_bad_policy_fails_with_key_path_and_reason(edit, message):
@@ -73,3 +76,39 @@ def test_default_policy_attaches_the_m2_and_m3_letters_to_that_days_email():
     assert policy.attachments() == {"m2_firm_email": "m2_demand_letter", "m3_final_email": "m3_final_demand"}
     assert policy.letter_templates() == {"m2_demand_letter", "m3_final_demand", "pre_litigation_notice"}
     assert policy.product("any").clause_for("zh_CN").startswith("《借款合同》第八条")
+
+
+def _readme_risk_table() -> dict[str, list[tuple[Decimal, int]]]:
+    """The risk table as the README documents it: factor -> [(threshold, points)]."""
+    text = (DEFAULT_POLICY_PATH.parents[2] / "README.md").read_text(encoding="utf-8")
+    section = text.split("- **Risk grade**", 1)[1].split("\n\n", 2)[1]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[1].startswith("≥"):
+            pairs = [p.strip().removeprefix("≥").split(":") for p in cells[1].split(", ≥")]
+            rows[cells[0]] = [(Decimal(t.replace(",", "")), int(pts)) for t, pts in pairs]
+    return rows
+
+
+def test_the_readme_documents_the_risk_tables_the_policy_ships():
+    policy = load_policy()
+    usd, other = policy.risk_rules("USD"), policy.risk_rules("CNY")
+    documented = _readme_risk_table()
+    assert documented == {
+        "DPD": list(other.dpd),
+        "overdue total (USD)": list(usd.overdue_total),
+        "overdue total (CNY and every other currency)": list(other.overdue_total),
+        "past lateness (installments settled after their due date)": list(other.times_late),
+        "broken promises": list(other.broken_promises),
+    }
+    assert policy.risk_rules("EUR") == other  # the default table
+
+
+def test_risk_amounts_are_per_currency():
+    from arrears.engine import grade_risk
+
+    policy = load_policy()
+    for currency, grade in (("USD", "medium"), ("CNY", "low")):
+        rules = policy.risk_rules(currency)
+        assert grade_risk(rules, dpd=1, overdue_total=Decimal("3000"), times_late=0, secured=False) == grade

@@ -45,6 +45,7 @@ def _full_books(engine, as_of):  # type: ignore[no-untyped-def]
                     if i.loan_id == loan.id
                 ),
                 tuple(Pay(p.paid_on, p.amount) for p in pays if p.loan_id == loan.id),
+                currency=loan.currency,
             )
         )
     return books

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from arrears.policy import EscalationSpec
+from arrears.policy.sections import per_currency
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,7 @@ class EscalationView:
     overdue_total: Decimal
     broken_promises: int
     product: str
+    currency: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +39,8 @@ def rule_fired(view: EscalationView, spec: EscalationSpec) -> str | None:
             continue
         if rule.broken_promises is not None and view.broken_promises < rule.broken_promises:
             continue
-        if rule.min_overdue_total is not None and view.overdue_total < rule.min_overdue_total:
+        minimum = per_currency(rule.min_overdue_total, view.currency)
+        if minimum is not None and view.overdue_total < minimum:
             continue
         if rule.stages is not None and view.stage not in rule.stages:
             continue

@@ -56,7 +56,8 @@ def outlook(
         if not escalated and row.dpd > 0 and not disputed:
             rule = rule_fired(
                 EscalationView(
-                    book.loan_id, book.loan_no, 0, row.stage, row.dpd, row.overdue_total, broken_promises, book.product
+                    book.loan_id, book.loan_no, 0, row.stage, row.dpd, row.overdue_total, broken_promises, book.product,
+                    book.currency,
                 ),
                 policy.escalation,
             )

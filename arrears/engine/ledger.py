@@ -13,10 +13,18 @@ The rules (README, "The delinquency engine"):
 * The late fee is charged once per installment, at the end of the day on which
   its DPD first exceeds ``grace_days`` (due_date + grace_days + 1) if principal
   or interest is still unpaid then.
+* What is owed can be paid in whole cents: penalty accrues in fractions of a cent, and is
+  rounded half-up to the cent, once, when it becomes payable — when a payment (or a waiver)
+  reaches its installment; the sub-cent difference is neither owed nor carried. Everything
+  else is whole cents already (schedules, fees, payments), so principal and interest are never
+  left with a fraction of a cent: a borrower who pays what we showed is never left in arrears.
 * DPD is ``as_of - due_date`` of the oldest installment with
-  ``due_date < as_of`` that still has unpaid principal or interest, else 0.
+  ``due_date < as_of`` that still has unpaid principal or interest, else 0. Fees or penalty
+  alone never make a loan delinquent (they are collected with the next payment, by the
+  waterfall); an installment is *settled* (for past lateness) when its principal and interest are.
 * The overdue breakdown covers installments with ``due_date < as_of``; each
-  figure is rounded once (see arrears.money).
+  figure is rounded once (see arrears.money) — the penalty per installment, as a payment would
+  take it, so the total shown is never less than what paying it must cover.
 
 Within a day the order is: that day's payments, then that day's penalty, then
 the late-fee check, then a waiver taking effect that day (see arrears.engine.hardship).
@@ -138,7 +146,11 @@ class _Book:
                 self.charged[k] = True
 
     def waive(self, waiver: Waiver, day: int) -> None:
-        """Forgive up to the waiver's limits on installments due by ``day``, oldest first."""
+        """Forgive up to the waiver's limits on installments due by ``day``, oldest first (the
+        penalty of each becomes payable, so whole cents, first)."""
+        for k in range(self.first_open, len(self.due)):
+            if self.due[k] <= day and self.bal[k][_PENALTY]:
+                self.bal[k][_PENALTY] = round_money(self.bal[k][_PENALTY])
         for slot, limit in ((_PENALTY, waiver.penalty), (_INTEREST, waiver.interest), (_FEES, waiver.fees)):
             for k in range(self.first_open, len(self.due)):
                 if limit <= 0 or self.due[k] > day:
@@ -157,6 +169,8 @@ class _Book:
         k, n = self.first_open, len(self.due)
         while amount > 0 and k < n:
             b = self.bal[k]
+            if b[_PENALTY]:  # payable now: whole cents (see the module)
+                b[_PENALTY] = round_money(b[_PENALTY])
             for slot in order:
                 owed = b[slot]
                 if owed:
@@ -234,7 +248,8 @@ def _standing(book: _Book, credit: Decimal, cutoff: int) -> Standing:
                 dpd = cutoff - due
             principal += p
             interest += i
-            penalty += pen
+            if pen:  # each installment's penalty in whole cents, as a payment would take it
+                penalty += round_money(pen)
             fees += f
         elif next_due is None and (p or i):
             next_due = due

@@ -22,8 +22,7 @@ class PositionRules(Protocol):
     @property
     def stage_rules(self) -> StageRules: ...
 
-    @property
-    def risk_rules(self) -> RiskRules: ...
+    def risk_rules(self, currency: str) -> RiskRules: ...
 
     def waterfall(self, product: str) -> tuple[str, ...]: ...
 
@@ -43,6 +42,7 @@ class LoanBook(NamedTuple):
     payments: tuple[Payment, ...]
     plan: RepaymentPlan | None = None  # hardship: replaces the schedule from its effective date
     waivers: tuple[Waiver, ...] = ()
+    currency: str = ""  # ISO 4217 (amount thresholds of the policy are per currency)
 
 
 class PositionRow(NamedTuple):
@@ -71,7 +71,7 @@ def position_for(loan: LoanBook, as_of: date, policy: PositionRules, broken_prom
     s = assess_with_hardship(terms, loan.installments, loan.payments, as_of, loan.plan, loan.waivers)
     stage = classify_stage(s.dpd, s.next_due_date, as_of, policy.stage_rules)
     risk = grade_risk(
-        policy.risk_rules,
+        policy.risk_rules(loan.currency),
         dpd=s.dpd,
         overdue_total=s.overdue.total,
         times_late=s.times_late,

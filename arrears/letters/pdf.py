@@ -3,7 +3,8 @@ letter. Runs in worker processes: WeasyPrint is imported here, inside the worker
 
 Why a chunk: laying out and writing one document of 100 letters costs a fraction of 100
 documents (fonts are loaded and subset once per document). Each letter's pages are found
-from its section's anchor, copied into a PDF of its own (pypdf) and written atomically.
+from its section's anchor, copied into a PDF of its own (pypdf), its fonts cut down to its own
+glyphs (``arrears.letters.fonts``), and written atomically.
 
 Determinism: the chunk's HTML, its CSS and the PDF metadata come from the letters' data
 and the letter date only (no clock, no random ids), so rendering the same chunk again
@@ -150,14 +151,15 @@ def pdf_date(stamp: str) -> str:
 
 
 def split(pdf: bytes, ranges: dict[str, tuple[int, int]], metadata: dict[str, dict[str, str]]) -> dict[str, bytes]:
-    from pypdf import PdfReader, PdfWriter  # noqa: PLC0415 - imported in the worker process
+    from pypdf import PdfReader  # noqa: PLC0415 - imported in the worker process
+
+    from arrears.letters.fonts import ChunkFonts, copy_letter  # noqa: PLC0415 - pypdf, in the worker process
 
     reader = PdfReader(io.BytesIO(pdf))
+    fonts = ChunkFonts()
     out = {}
     for ref, (start, end) in ranges.items():
-        writer = PdfWriter()
-        for number in range(start, end):
-            writer.add_page(reader.pages[number])
+        writer = copy_letter([reader.pages[n] for n in range(start, end)], fonts)  # its own glyphs only
         writer.add_metadata(metadata[ref])
         buf = io.BytesIO()
         writer.write(buf)

@@ -31,6 +31,7 @@ from arrears.policy.sections import (
     RiskSpec,
     StagesSpec,
     Strict,
+    per_currency,
 )
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("default_policy.yaml")
@@ -95,18 +96,25 @@ class Policy(Strict):
     def guard_rules(self) -> GuardRules:
         return self.guard.rules()
 
+    def risk_rules(self, currency: str) -> RiskRules:
+        """The risk tables for a loan in ``currency`` (amount thresholds are per currency)."""
+        rules = self._risk_rules.get(currency)
+        if rules is None:
+            r = self.risk
+            rules = self._risk_rules[currency] = RiskRules(
+                dpd=tuple(r.dpd),
+                overdue_total=tuple(per_currency(r.overdue_total, currency)),
+                times_late=tuple(r.times_late),
+                broken_promises=tuple(r.broken_promises),
+                secured_credit=r.secured_credit,
+                medium_at=r.medium_at,
+                high_at=r.high_at,
+            )
+        return rules
+
     @cached_property
-    def risk_rules(self) -> RiskRules:
-        r = self.risk
-        return RiskRules(
-            dpd=tuple(r.dpd),
-            overdue_total=tuple(r.overdue_total),
-            times_late=tuple(r.times_late),
-            broken_promises=tuple(r.broken_promises),
-            secured_credit=r.secured_credit,
-            medium_at=r.medium_at,
-            high_at=r.high_at,
-        )
+    def _risk_rules(self) -> dict[str, RiskRules]:
+        return {}
 
     def product(self, name: str) -> ProductSpec:
         return self.products.get(name, self.products["default"])

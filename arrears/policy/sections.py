@@ -4,7 +4,7 @@ disputes, escalation, retention), validated strictly: unknown keys are refused."
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -63,16 +63,42 @@ def _table(v: PointsTable) -> PointsTable:
     return v
 
 
+def per_currency(value: Any, currency: str) -> Any:
+    """A policy value given for every currency, or per currency (ISO code -> value, with ``default``)."""
+    if isinstance(value, dict):
+        return value.get(currency, value["default"])
+    return value
+
+
+def _currencies(v: Any) -> Any:
+    if isinstance(v, dict):
+        if "default" not in v:
+            raise ValueError("per currency: needs a default entry (for the other currencies)")
+        bad = [k for k in v if k != "default" and not (len(k) == 3 and k.isalpha() and k.isupper())]
+        if bad:
+            raise ValueError(f"per currency: {', '.join(bad)} is not an ISO 4217 code")
+    return v
+
+
 class RiskSpec(Strict):
     dpd: PointsTable
-    overdue_total: PointsTable
+    # amounts are in the loan's currency: one table for all, or a table per currency with a default
+    overdue_total: PointsTable | dict[str, PointsTable]
     times_late: PointsTable
     broken_promises: PointsTable = []
     secured_credit: int = Field(default=1, ge=0)
     medium_at: int = Field(ge=0)
     high_at: int = Field(ge=0)
 
-    _tables = field_validator("dpd", "overdue_total", "times_late", "broken_promises")(_table)
+    _tables = field_validator("dpd", "times_late", "broken_promises")(_table)
+
+    @field_validator("overdue_total")
+    @classmethod
+    def _amount_tables(cls, v: PointsTable | dict[str, PointsTable]) -> PointsTable | dict[str, PointsTable]:
+        _currencies(v)
+        for table in v.values() if isinstance(v, dict) else [v]:
+            _table(table)
+        return v
 
     @model_validator(mode="after")
     def _ordered(self) -> RiskSpec:
@@ -166,13 +192,17 @@ class EscalationRule(Strict):
     name: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
     min_dpd: int | None = Field(default=None, ge=1)
     broken_promises: int | None = Field(default=None, ge=1)
-    min_overdue_total: Decimal | None = Field(default=None, gt=0)
+    min_overdue_total: Decimal | dict[str, Decimal] | None = None  # in the loan's currency, or per currency
     stages: list[str] | None = None
 
     @model_validator(mode="after")
     def _has_condition(self) -> EscalationRule:
         if self.min_dpd is None and self.broken_promises is None and self.min_overdue_total is None:
             raise ValueError("needs at least one of min_dpd, broken_promises, min_overdue_total")
+        amounts = self.min_overdue_total
+        _currencies(amounts)
+        if amounts is not None and min(amounts.values() if isinstance(amounts, dict) else [amounts]) <= 0:
+            raise ValueError("min_overdue_total: must be greater than 0")
         return self
 
 

@@ -108,7 +108,7 @@ _PAYMENTS = (
     " ORDER BY loan_id"
 )
 _LOANS = (
-    "SELECT id, loan_no, borrower_id, product, penalty_rate_daily, late_fee, grace_days, secured"
+    "SELECT id, loan_no, borrower_id, product, penalty_rate_daily, late_fee, grace_days, secured, currency"
     " FROM loan WHERE id BETWEEN {lo} AND {hi} ORDER BY id"
 )
 
@@ -175,8 +175,9 @@ def read_books(conn: Connection, first_loan_id: int, last_loan_id: int, as_of: d
             bool(secured),
             schedule.get(loan_id, empty),
             payments.get(loan_id, empty),
+            currency=currency,
         )
-        for loan_id, loan_no, borrower_id, product, rate, fee, grace, secured in loans
+        for loan_id, loan_no, borrower_id, product, rate, fee, grace, secured, currency in loans
     ]
     if plans or waivers:
         books = [

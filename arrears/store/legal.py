@@ -43,7 +43,7 @@ def escalation_candidates(
     ``legal`` strategy actions (loan id -> action)."""
     rows = conn.execute(
         text(
-            "SELECT p.loan_id, l.loan_no, c.id AS case_id, p.stage, p.dpd, p.overdue_total, l.product,"
+            "SELECT p.loan_id, l.loan_no, c.id AS case_id, p.stage, p.dpd, p.overdue_total, l.product, l.currency,"
             " (SELECT COUNT(*) FROM promise pr WHERE pr.loan_id = p.loan_id AND pr.promised_on < :d"
             "   AND pr.status IN :broken) AS broken"
             " FROM position p JOIN collection_case c ON c.loan_id = p.loan_id AND c.status = 'open'"
@@ -59,7 +59,8 @@ def escalation_candidates(
     )
     views = [
         EscalationView(
-            r.loan_id, r.loan_no, r.case_id, r.stage, r.dpd, from_cents(r.overdue_total), int(r.broken), r.product
+            r.loan_id, r.loan_no, r.case_id, r.stage, r.dpd, from_cents(r.overdue_total), int(r.broken), r.product,
+            r.currency,
         )
         for r in rows
     ]

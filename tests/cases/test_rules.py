@@ -62,6 +62,15 @@ def test_escalation_fires_the_first_rule_whose_every_condition_holds() -> None:
     assert rule_fired(view(stage="M2", dpd=45, total="90000"), SPEC) is None  # the amount rule is for M3 only
 
 
+def test_an_amount_rule_reads_its_threshold_in_the_loans_currency() -> None:
+    spec = EscalationSpec(
+        rules=[EscalationRule(name="big", stages=["M3"], min_overdue_total={"default": D(50000), "USD": D(7000)})]
+    )
+    usd = EscalationView(1, "LN1", 1, "M3", 70, D("8000"), 0, "default", "USD")
+    cny = EscalationView(1, "LN1", 1, "M3", 70, D("8000"), 0, "default", "CNY")
+    assert (rule_fired(usd, spec), rule_fired(cny, spec)) == ("big", None)
+
+
 def test_the_legal_chain_follows_the_products_track_with_owners_and_due_dates() -> None:
     owners = {"lawyers_letter": "firm A", "arbitration": "firm B", "enforcement": "team C"}
     steps = legal_chain(date(2026, 11, 23), "arbitration", SPEC, owners)

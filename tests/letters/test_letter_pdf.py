@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from arrears.letters.fonts import used_glyphs
 from arrears.letters.html import LETTERS, stylesheet
 from arrears.letters.pdf import ChunkJob, build_html, layout, render_chunk
+from arrears.letters.truetype import glyph_count, reachable
 from tests.letters.samples import LENDER, letter
 
-FONT = "Noto Serif CJK SC"
+FONT = "WenQuanYi Micro Hei"
 
 
 def job(tmp_path: Path, *letters, name: str = "chunk") -> ChunkJob:  # type: ignore[no-untyped-def]
@@ -75,7 +77,7 @@ def test_the_english_letter_states_the_same_figures(tmp_path):
 def test_a_cjk_font_is_embedded(tmp_path):
     (file,) = render_chunk(job(tmp_path, letter())).files
     fonts = embedded_fonts(tmp_path / file.path)
-    assert any("Noto-Serif-CJK-SC" in name for name in fonts), fonts
+    assert any("WenQuanYi-Micro-Hei" in name for name in fonts), fonts
 
 
 def test_the_same_letters_render_to_the_same_bytes(tmp_path):
@@ -190,3 +192,60 @@ def test_the_letters_user_agent_stylesheet_covers_every_element_the_templates_us
     assert used <= UA_ELEMENTS, used - UA_ELEMENTS
     ua = (LETTERS / "ua.css").read_text(encoding="utf-8")
     assert all(re.search(rf"\b{tag}\b", ua) for tag in UA_ELEMENTS)
+
+
+def _programs(path: Path) -> list[bytes]:
+    """The TrueType programs embedded in a letter (faces may share one)."""
+    reader = PdfReader(path)
+    programs = {}
+    for ref in reader.pages[0]["/Resources"]["/Font"].values():
+        descendant = ref.get_object()["/DescendantFonts"][0].get_object()
+        program = descendant["/FontDescriptor"].get_object().raw_get("/FontFile2")
+        programs[program.idnum] = program.get_object().get_data()
+    return list(programs.values())
+
+
+def _shown(path: Path) -> set[int]:
+    """The glyph ids a PDF's text shows, on all its pages, with any of its fonts."""
+    pages = PdfReader(path).pages
+    return {g for page in pages for ids in used_glyphs(page.get_contents().get_data()).values() for g in ids}
+
+
+def test_each_letter_carries_only_its_own_glyphs_whatever_else_its_chunk_holds(tmp_path):
+    """A chunk of letters with many different names and streets: each letter's file holds the
+    glyphs of its own text (and .notdef), not its chunk's, and stays under 40 KB, and so does
+    each letter's share of the print batch."""
+    streets = ["天山区解放南路", "鼓楼区中山北路", "锦江区春熙路", "雁塔区科技路", "南岗区西大直街", "江北区观音桥"]
+    names = ["欧阳娜娜", "司马光", "诸葛孔明", "上官婉儿", "东方明珠", "慕容复"]
+    letters = [
+        letter(n, template=t, borrower_name=names[n % 6], address=f"{streets[n % 6]}{n}号{streets[(n + 3) % 6]}")
+        for n, t in enumerate(["m2_demand_letter", "m3_final_demand", "pre_litigation_notice"] * 4, start=1)
+    ]
+    result = render_chunk(job(tmp_path, *letters))
+    sizes = [f.size_bytes for f in result.files]
+    assert len(sizes) == 12 and max(sizes) <= 40 * 1024, sizes
+    (chunk_pdf,) = result.chunk_pdfs.values()  # what the mail-house batch is made of
+    assert (tmp_path / chunk_pdf).stat().st_size <= 12 * 40 * 1024
+    chunk_shown = _shown(tmp_path / chunk_pdf)
+    chunk_glyphs = max(len(reachable(p, chunk_shown)) for p in _programs(tmp_path / chunk_pdf))
+    by_reference = {x.reference: x for x in letters}
+    for f in result.files:
+        facts = by_reference[f.reference]
+        (program,) = _programs(tmp_path / f.path)  # the bold shares the regular's program
+        # every glyph it holds is shown, or a part of one shown, or .notdef; far fewer than the chunk's
+        assert reachable(program, _shown(tmp_path / f.path) | {0}) == set(range(glyph_count(program)))
+        assert glyph_count(program) < chunk_glyphs
+        text = flat(text_of(tmp_path / f.path))
+        assert flat(facts.address) in text and facts.borrower_name in text  # same glyphs, same text
+
+
+def test_a_cff_font_is_copied_whole_and_still_renders(tmp_path):
+    """Noto CJK is CFF (no glyf table to cut down): each letter keeps its chunk's subset of it,
+    and reads the same."""
+    letters = [letter(1), letter(2, borrower_name="欧阳娜娜")]
+    cff = ChunkJob("chunk", tuple(letters), LENDER, str(tmp_path), "Noto Serif CJK SC", "Asia/Shanghai")
+    result = render_chunk(cff)
+    assert not result.failures and len(result.files) == 2
+    for f, facts in zip(result.files, letters, strict=True):
+        assert any("Noto-Serif-CJK" in name for name in embedded_fonts(tmp_path / f.path))
+        assert facts.borrower_name in flat(text_of(tmp_path / f.path))
