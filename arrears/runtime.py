@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from arrears.db import make_engine
 from arrears.messaging.checks import check_policy_templates
 from arrears.policy import Policy, load_policy
+from arrears.providers.breaker import CircuitBreaker
 from arrears.providers.ratelimit import TokenBucket
 from arrears.settings import Settings
 from arrears.store import leases
@@ -124,14 +125,22 @@ class InlineExecutor(Executor):
 
 
 class RateLimits:
-    """The run's token buckets, one per provider. A plain object on purpose: Prefect rebuilds
-    dataclasses and dicts among task parameters for each task, which would give every task
-    a bucket of its own; this one is passed by reference."""
+    """The run's per-provider state: a token bucket and a circuit breaker each. A plain object on
+    purpose: Prefect rebuilds dataclasses and dicts among task parameters for each task, which
+    would give every task a bucket of its own; this one is passed by reference."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._buckets: dict[str, TokenBucket] = {}
+        self._breakers: dict[str, CircuitBreaker] = {}
         self._lock = threading.Lock()
+
+    def breaker(self, channel: str) -> CircuitBreaker:
+        with self._lock:
+            if channel not in self._breakers:
+                s = self._settings
+                self._breakers[channel] = CircuitBreaker(s.breaker_failures, s.breaker_cooldown_s)
+            return self._breakers[channel]
 
     def bucket(self, channel: str) -> TokenBucket:
         with self._lock:

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     lender_bank_name_zh: str = "中国工商银行上海浦东支行"
     lender_bank_name_en: str = "ICBC Shanghai Pudong Branch"
     lender_bank_account: str = "1001 2345 6789 0123 456"
+    lender_logo: Path | None = Field(
+        default=None, description="Logo (PNG, JPEG or SVG) in the head of letters, reports and evidence packs."
+    )
+    lender_seal: Path | None = Field(
+        default=None, description="Signature or company seal (公章) image printed at a demand letter's signature."
+    )
 
     # Demand letters (PDF).
     letters_dir: Path | None = Field(default=None, description="Where letters are archived; empty = var_dir/letters.")
@@ -98,6 +104,9 @@ class Settings(BaseSettings):
     )
 
     daily_report: bool = Field(default=True, description="The daily run writes the 30-day report (HTML + PDF).")
+    reports_base_url: str | None = Field(
+        default=None, description="Where the reports folder is served (`arrears server` sets it); empty = file links."
+    )
 
     # Dispatch.
     dry_run: bool = Field(default=False, description="Render, record and count; call no provider.")
@@ -112,6 +121,15 @@ class Settings(BaseSettings):
     retry_base_s: float = Field(default=0.5, ge=0)
     retry_max_s: float = Field(default=30.0, ge=0)
     lookup_delay_s: float = Field(default=1.0, ge=0, description="Wait before asking a provider about a lost response.")
+    breaker_failures: int = Field(
+        default=8,
+        ge=0,
+        description="Consecutive failed calls to a provider (5xx, timeout, refused) after which the run stops "
+        "calling it and leaves the rest queued; 0 = never.",
+    )
+    breaker_cooldown_s: float = Field(
+        default=60.0, ge=0, description="How long an open circuit waits before one probe call is let through."
+    )
     lease_ttl_s: float = Field(
         default=60.0, ge=1, description="A run silent this long (no heartbeat) is gone: its `sending` is settled."
     )

@@ -8,14 +8,14 @@ from datetime import date, datetime
 from prefect import flow, get_run_logger, runtime, unmapped
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from arrears.ops.runs import retry_command
 from arrears.reports.day import DaySummary
 from arrears.runtime import Clock, leased, open_runtime
 from arrears.settings import get_settings
-from arrears.steps.sender import DispatchReport
 from arrears.store.daylock import day_lock
 from arrears.store.runs import recorded_run
 from flows.progress import with_progress
-from flows.sending import DispatchIncomplete, send_outbox
+from flows.sending import Dispatched, DispatchIncomplete, send_outbox
 from tasks.calls import queue_calls
 from tasks.cases import track_cases
 from tasks.channels import hand_to_channels
@@ -65,6 +65,7 @@ def daily_collection(as_of: date | None = None, now: datetime | None = None, dry
     if dry_run:
         settings = settings.model_copy(update={"dry_run": True})
     flow_run_id = str(runtime.flow_run.id or "") or None
+    deployed = bool(runtime.deployment.id)
     with open_runtime(settings, clock) as base:
         prepare_database(base)
         with leased(base, "daily", flow_run_id) as rt, recorded_run(rt.engine, day, flow_run_id, rt.lease) as run:
@@ -83,10 +84,13 @@ def daily_collection(as_of: date | None = None, now: datetime | None = None, dry
                 render_day_letters(rt, day)
                 mailhouse_batch(rt, day)
                 queue_messages(rt, day)
-            dispatched = DispatchReport() if rt.settings.dry_run else send_outbox(rt, day)
+            by_channel = Dispatched() if rt.settings.dry_run else send_outbox(rt, day)
+            dispatched = by_channel.total
             summary = publish_summary(
-                rt, day, new_actions=sum(p.new for p in plans), sent_in_run=dispatched.sent + dispatched.recovered
-            )
+                rt, day, new_actions=sum(p.new for p in plans), sent_in_run=dispatched.sent + dispatched.recovered,
+                incomplete=by_channel.incomplete, flow_run_id=flow_run_id, deployed=deployed,
+                retry_command=retry_command(flow_run_id, "daily-collection", deployed) if flow_run_id else None,
+            )  # fmt: skip
             if rt.settings.daily_report:
                 write_day_report(rt, day)
             run.summary = summary

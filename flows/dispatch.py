@@ -34,7 +34,7 @@ def dispatch_due(now: datetime | None = None) -> DispatchReport:
     with open_runtime(settings, clock) as base:
         prepare_database(base)
         with leased(base, "dispatch", str(runtime.flow_run.id or "") or None) as rt:
-            report = send_outbox(rt, clock.today(settings))
+            report = send_outbox(rt, clock.today(settings)).total
     get_run_logger().info(
         "dispatch: %d sent, %d deferred, %d suppressed, %d expired", report.sent + report.recovered,
         report.deferred, report.suppressed, report.expired,

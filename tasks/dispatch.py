@@ -30,6 +30,18 @@ def settle_outbox(rt: Runtime, channel: str, as_of: date) -> tuple[list[int], Di
     return settled.ids, r
 
 
+class ChunkIncomplete(RuntimeError):
+    """A chunk's messages could not all be sent (they stay queued, or await reconciliation): the
+    task ends Failed so the run's graph points at it; ``report`` holds what it did."""
+
+    def __init__(self, message: str, report: DispatchReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+    def __reduce__(self) -> tuple[type, tuple[str, DispatchReport]]:  # results may be pickled
+        return (type(self), (str(self), self.report))
+
+
 def _send_run_name() -> str:
     params = runtime.task_run.parameters
     ids = params["ids"]
@@ -38,7 +50,9 @@ def _send_run_name() -> str:
 
 @db_task("send-messages", _send_run_name)
 def send_messages(rt: Runtime, channel: str, ids: list[int]) -> DispatchReport:
-    """Send one chunk through the provider's SDK, drawing on the run's per-provider token bucket."""
+    """Send one chunk through the provider's SDK, drawing on the run's per-provider token bucket;
+    raises ``ChunkIncomplete`` (not retried: a retry of the run sends the rest) when it could not
+    send them all."""
     log = get_run_logger()
     report = dispatch.send_chunk(rt, channel, ids, log.warning)
     log.info(
@@ -46,4 +60,11 @@ def send_messages(rt: Runtime, channel: str, ids: list[int]) -> DispatchReport:
         channel, report.sent, report.failed, report.suppressed, report.deferred, report.left_queued, report.undecided,
         report.requests,
     )  # fmt: skip
+    if report.incomplete:
+        reasons = "; ".join(f"{why} ({n})" for why, n in dispatch.unsent_reasons(rt, ids)[:3])
+        raise ChunkIncomplete(
+            f"{channel}: {report.incomplete} of {len(ids)} messages not sent ({report.left_queued} left queued, "
+            f"{report.undecided} awaiting reconciliation): {reasons}",
+            report,
+        )
     return report

@@ -131,8 +131,10 @@ def transaction() -> Iterator[Connection]:
 
 
 def quiet_prefect() -> None:
-    """Prefect defaults that suit a closed machine; an operator's own settings win."""
+    """Prefect defaults that suit a closed machine, an operator's own settings win: the terminal
+    shows Prefect's warnings and errors only, while the runs' INFO logs (masked, like every log of
+    ours) still reach the server, so the UI shows them."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     # the first start of a fresh ~/.prefect migrates its database: give it time
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import shlex
 import signal
 import threading
 from typing import Annotated
@@ -13,6 +13,7 @@ from rich.table import Table
 
 from arrears.cli.common import AsOf, err, open_engine, out, parse_day, policy, wall
 from arrears.fakeprovider import FakeProviders
+from arrears.fakeprovider.credentials import stable_credentials
 from arrears.messaging.checks import check_policy_templates, check_templates
 from arrears.messaging.render import TemplateMissing
 from arrears.policy import PolicyError
@@ -156,12 +157,16 @@ def fake_providers(
 
     Example: arrears fake-providers --port 8766 --webhook-base http://127.0.0.1:8765
     """
-    fake = FakeProviders(port=port, webhook_base=webhook_base or get_settings().webhook_base_url)
+    settings = get_settings()
+    creds = stable_credentials(settings.var_dir)  # the same on every start: a restart breaks no one's settings
+    fake = FakeProviders(port=port, webhook_base=webhook_base or settings.webhook_base_url, credentials=creds)
     fake.state.callbacks = callbacks
     fake.start()
-    out.print(f"# fake Twilio + SendGrid on {fake.url}; control API under {fake.url}/_fake/")
+    # plain lines, never wrapped (they are pasted into shells): not the console's rich printing
+    print(f"# fake Twilio + SendGrid on {fake.url}; control API under {fake.url}/_fake/", flush=True)
+    print(f"# credentials kept in {settings.var_dir.resolve() / 'fake-providers.json'} (stable across restarts)")
     for k, v in fake.env().items():
-        print(f"export {k}={json.dumps(v)}")
+        print(f"export {k}={shlex.quote(v)}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

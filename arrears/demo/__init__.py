@@ -17,6 +17,7 @@ from arrears.demo.show import show_cases, show_guard, show_letters, show_message
 from arrears.demo.synthetic import generate_book
 from arrears.fakeprovider import FakeProviders
 from arrears.fakeprovider.server import LocalProviders
+from arrears.ops.runs import tagged
 from arrears.policy import load_policy
 from arrears.secrets import DATA_KEYS_BLOCK, LOOKUP_KEY_BLOCK
 from arrears.settings import Settings, get_settings
@@ -85,7 +86,8 @@ def _run_demo(
         day = first_day + timedelta(days=offset)
         with console.status(f"collection {day} ({offset + 1}/{days}) ..."):
             morning = datetime.combine(day, time(9, 0), ZoneInfo(settings.lender_timezone))
-            state = daily_collection(as_of=day, now=morning, return_state=True)
+            with tagged(settings):
+                state = daily_collection(as_of=day, now=morning, return_state=True)
         if not state.is_completed():
             console.print(f"[red]collection {day} ended {state.name}: {state.message}[/red]")
             return 1
@@ -126,9 +128,20 @@ def _where_to_look(settings: Settings, last_day: date, console: Console) -> None
     console.print("the outbox:      arrears outbox list --status delivered")
     console.print("real sending:    set ARREARS_TWILIO_* / ARREARS_SENDGRID_* (see README); try it on the fake first:")
     console.print("                 arrears fake-providers   and   arrears webhooks")
-    console.print(
-        "Prefect UI:      prefect server start   then open http://127.0.0.1:4200 "
-        "(flow runs 'collection-<day>', with the summary artifact)"
+    console.print(prefect_ui_tip(settings), markup=False)
+
+
+def prefect_ui_tip(settings: Settings) -> str:
+    """Where this demo's runs can be seen: the configured server's UI, or — runs on Prefect's
+    local database — ``arrears server``, which serves that same database."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, PREFECT_UI_URL  # noqa: PLC0415
+
+    runs = f"flow runs 'collection-<day>' tagged arrears, {settings.environment}; artifact collection-summary"
+    if PREFECT_API_URL.value():
+        return f"Prefect UI:      {PREFECT_UI_URL.value() or PREFECT_API_URL.value()}   ({runs})"
+    return (
+        f"Prefect UI:      arrears server   then open http://127.0.0.1:4200   ({runs}; "
+        f"it serves the same Prefect database, {PREFECT_HOME.value()})"
     )
 
 

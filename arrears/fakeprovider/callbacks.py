@@ -27,9 +27,9 @@ def sign_sendgrid(key: ec.EllipticCurvePrivateKey, payload: str, timestamp: str)
 
 
 class Callbacks:
-    def __init__(self, state: FakeState) -> None:
+    def __init__(self, state: FakeState, key: ec.EllipticCurvePrivateKey | None = None) -> None:
         self.state = state
-        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.key = key or ec.generate_private_key(ec.SECP256R1())
         self._queue: queue.Queue[tuple[str, dict[str, str], str] | None] = queue.Queue()
         self._client = httpx.Client(timeout=10.0, trust_env=False)
         self._thread = threading.Thread(target=self._run, name="fake-provider-callbacks", daemon=True)

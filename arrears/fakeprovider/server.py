@@ -13,6 +13,7 @@ import uvicorn
 
 from arrears.fakeprovider.app import build_app
 from arrears.fakeprovider.callbacks import Callbacks
+from arrears.fakeprovider.credentials import FakeCredentials
 from arrears.fakeprovider.state import FakeState, Fault
 from arrears.webhooks import create_app
 
@@ -59,9 +60,16 @@ class BackgroundServer:
 
 
 class FakeProviders:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, webhook_base: str = "") -> None:
-        self.state = FakeState(webhook_base=webhook_base.rstrip("/"))
-        self.callbacks = Callbacks(self.state)
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, webhook_base: str = "", credentials: FakeCredentials | None = None
+    ) -> None:
+        """``credentials``: the ones to answer to (``stable_credentials(var_dir)`` for a fake that
+        restarts); default fresh random ones (tests)."""
+        creds = credentials or FakeCredentials.new()
+        self.state = FakeState(
+            auth_token=creds.auth_token, api_key=creds.api_key, webhook_base=webhook_base.rstrip("/")
+        )
+        self.callbacks = Callbacks(self.state, creds.event_key())
         self.server = BackgroundServer(build_app(self.state, self.callbacks), host, port)
 
     @property

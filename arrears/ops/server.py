@@ -32,6 +32,19 @@ class Stack:
     api_url: str
     env: dict[str, str]
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # of the processes, with their log files
+
+    def add(self, name: str, process: subprocess.Popen[bytes]) -> None:
+        self.processes.append(process)
+        self.names.append(name)
+
+    def exited(self) -> list[str]:
+        """The processes that ended by themselves: name, log and exit code."""
+        return [
+            f"{n} (exit {p.returncode})"
+            for n, p in zip(self.names, self.processes, strict=True)
+            if p.poll() is not None
+        ]
 
     def stop(self) -> None:
         for p in reversed(self.processes):
@@ -64,7 +77,7 @@ def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[
     out = log.open("ab")
     return subprocess.Popen(  # noqa: S603 - our own venv's prefect
         [prefect_bin(), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
 
 
@@ -106,7 +119,7 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     out = log.open("ab")
     return subprocess.Popen(  # noqa: S603
         [prefect_bin(), "worker", "start", "--pool", POOL, "--type", "process"],
-        env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
 
 
@@ -120,13 +133,13 @@ def start_stack(
     stack = Stack(env["PREFECT_API_URL"], env)
     try:
         server = start_server(port, env, logs / "server.log")
-        stack.processes.append(server)
+        stack.add(f"the Prefect server, log {logs / 'server.log'}", server)
         wait_healthy(stack.api_url, process=server)
         ensure_pool(env)
         if deploy:
             deploy_all(env)
         if worker:
-            stack.processes.append(start_worker(env, logs / "worker.log"))
+            stack.add(f"the worker, log {logs / 'worker.log'}", start_worker(env, logs / "worker.log"))
     except BaseException:
         stack.stop()
         raise

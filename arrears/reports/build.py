@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from arrears.money import ratio
 from arrears.reports import charts
+from arrears.reports.summary import roll_rate_table
 from arrears.templating import TEMPLATES
 
 DEFAULT_DAYS = 30
@@ -54,16 +55,35 @@ class ReportFigures:
     def kept(self) -> int:
         return self.promises.get("kept", 0)
 
-    def rates(self) -> dict[str, Decimal]:
+    def rates(self) -> dict[str, Decimal | None]:
+        """The rates charted; None where there is nothing to divide (no case, no promise judged,
+        nothing overdue): shown as "no data", never as 0 %."""
         return {
-            "cure rate": self.cures.rate,
-            "promise kept rate": ratio(self.kept, self.judged),
-            **{f"recovery {r.stage} ({r.currency})": r.rate for r in self.recovery},
+            "cure rate": self.cures.rate if self.cures.cases else None,
+            "promise kept rate": ratio(self.kept, self.judged) if self.judged else None,
+            **{f"recovery {r.stage} ({r.currency})": r.rate if r.overdue else None for r in self.recovery},
         }
 
 
-def write_report(figures: ReportFigures, out_dir: Path, now: datetime | None = None) -> ReportFiles:
+@dataclass(frozen=True)
+class Letterhead:
+    """Who the report is of: the lender's name, and its logo (PNG/JPEG/SVG) if configured."""
+
+    name: str
+    logo: Path | None = None
+
+    def logo_uri(self) -> str | None:
+        if self.logo is None:
+            return None
+        kind = {".svg": "svg+xml", ".jpg": "jpeg", ".jpeg": "jpeg"}.get(self.logo.suffix.lower(), "png")
+        return f"data:image/{kind};base64," + base64.b64encode(self.logo.read_bytes()).decode()
+
+
+def write_report(
+    figures: ReportFigures, out_dir: Path, now: datetime | None = None, letterhead: Letterhead | None = None
+) -> ReportFiles:
     f = figures
+    head = letterhead or Letterhead("")
     rates = f.rates()
     pngs = {
         "stages": charts.stage_distribution(f.series, f.stages),
@@ -82,9 +102,9 @@ def write_report(figures: ReportFigures, out_dir: Path, now: datetime | None = N
     html = env.get_template("reports/report.html.j2").render(
         first=f.first, last=f.last, prev=f.prev, stages=list(f.stages), series=f.series, cures=f.cures,
         promises=f.promises, judged=f.judged, kept=f.kept, recovery=f.recovery, per_cure=f.per_cure,
-        suppressed=f.suppressed, rates=rates,
+        suppressed=f.suppressed, rates=rates, roll_table=roll_rate_table(f.matrix, f.stages),
         charts={k: "data:image/png;base64," + base64.b64encode(v).decode() for k, v in pngs.items()},
-        generated=(now.isoformat(timespec="seconds") if now else ""),
+        generated=(now.isoformat(timespec="seconds") if now else ""), lender=head.name, logo=head.logo_uri(),
     )  # fmt: skip
     html_path = folder / "report.html"
     html_path.write_text(html, encoding="utf-8")

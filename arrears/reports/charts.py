@@ -47,36 +47,72 @@ def stage_distribution(series: Mapping[date, Mapping[str, int]], stages: Sequenc
     return _png(plt, fig)
 
 
-def roll_rates(matrix: Mapping[tuple[str, str], int], stages: Sequence[str]) -> bytes:
-    """Share of each stage's loans (rows: stage then) in each stage now (columns)."""
-    plt, fig, ax = _figure(5.5, 4.2)
-    grid = []
+def roll_shares(matrix: Mapping[tuple[str, str], int], stages: Sequence[str]) -> list[list[float | None]]:
+    """Each row's loans (stage then) as shares of the row in each stage now; None for a row
+    with no loans (there is nothing to divide: not 0 %)."""
+    grid: list[list[float | None]] = []
     for a in stages:
         total = sum(matrix.get((a, b), 0) for b in stages)
-        grid.append([matrix.get((a, b), 0) / total if total else 0.0 for b in stages])
-    ax.imshow(grid, cmap="Oranges", vmin=0, vmax=1)
-    ax.set_xticks(range(len(stages)), stages, fontsize=7)
-    ax.set_yticks(range(len(stages)), stages, fontsize=7)
-    ax.set_xlabel("stage now")
-    ax.set_ylabel("stage then")
+        grid.append([matrix.get((a, b), 0) / total if total else None for b in stages])
+    return grid
+
+
+def roll_rates(matrix: Mapping[tuple[str, str], int], stages: Sequence[str]) -> bytes:
+    """Share of each stage's loans (rows: stage then) in each stage now (columns), as
+    percentages with the loan counts; rows without loans say so."""
+    plt, fig, ax = _figure(6.4, 4.6)
+    grid = roll_shares(matrix, stages)
+    ax.imshow([[v or 0.0 for v in row] for row in grid], cmap="Oranges", vmin=0, vmax=1)
+    ax.set_xticks(range(len(stages)), stages, fontsize=9)
+    ax.set_yticks(range(len(stages)), stages, fontsize=9)
+    ax.set_xlabel("stage on the last run day", fontsize=9)
+    ax.set_ylabel("stage on the run day before", fontsize=9)
     for i, row in enumerate(grid):
+        a = stages[i]
+        if all(v is None for v in row):
+            ax.text((len(stages) - 1) / 2, i, "no loans", ha="center", va="center", fontsize=8, color="#777")
+            continue
         for j, v in enumerate(row):
-            if v:
-                ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=6)
-    ax.set_title("Roll rates")
+            n = matrix.get((a, stages[j]), 0)
+            if n:
+                colour = "white" if (v or 0) > 0.6 else "#222"
+                ax.text(j, i, f"{v:.0%}\n({n})", ha="center", va="center", fontsize=8, color=colour)
+    ax.set_title("Roll rates (share of each row's loans)", fontsize=10, pad=10)
     return _png(plt, fig)
 
 
-def bars(values: Mapping[str, Decimal | int], title: str, unit: str = "", percent: bool = False) -> bytes:
-    plt, fig, ax = _figure(6.0, 2.8)
+def _scaled(value: Decimal | int | None, percent: bool) -> float | None:
+    return None if value is None else float(value) * (100 if percent else 1)
+
+
+def _label(v: float, percent: bool, integer: bool) -> str:
+    if percent:
+        return f" {v:.1f} %"
+    return f" {int(v)}" if integer else f" {v:.1f}"
+
+
+def bars(
+    values: Mapping[str, Decimal | int | None], title: str, unit: str = "", percent: bool = False
+) -> bytes:
+    """Horizontal bars; a value of None is shown as "no data" (no bar: a missing rate is not 0 %);
+    counts as integers, other figures to one decimal."""
+    plt, fig, ax = _figure(6.4, max(2.2, 0.9 + 0.36 * len(values)))
     names = list(values)
-    numbers = [float(values[n]) * (100 if percent else 1) for n in names]
-    ax.barh(names, numbers, color="#5c6bc0")
+    numbers = [_scaled(values[n], percent) for n in names]
+    integer = all(isinstance(values[n], int) for n in names if values[n] is not None)
+    ax.barh(names, [v or 0.0 for v in numbers], color="#5c6bc0")
+    top = max([v for v in numbers if v is not None] or [1.0]) or 1.0
+    ax.set_xlim(0, top * 1.25)  # room for the labels inside the frame
     for i, v in enumerate(numbers):
-        ax.text(v, i, f" {v:.1f}{'%' if percent else ''}", va="center", fontsize=7)
-    ax.set_title(title)
-    ax.set_xlabel(unit)
+        if v is None:
+            ax.text(0, i, " no data", va="center", fontsize=8, color="#777", style="italic")
+        else:
+            ax.text(v, i, _label(v, percent, integer), va="center", fontsize=8)
+    ax.tick_params(axis="y", labelsize=8)
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(unit or ("%" if percent else ""), fontsize=8)
     ax.invert_yaxis()
     if not names:
+        ax.set_yticks([])
         ax.text(0.5, 0.5, "none in this period", ha="center", va="center", transform=ax.transAxes)
     return _png(plt, fig)

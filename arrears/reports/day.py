@@ -31,6 +31,11 @@ class DaySummary:
     overdue_legal_tasks: list[tuple[str, str, str, str]] = field(default_factory=list)  # reference, task, owner, due
     overdue_disputes: list[tuple[str, str, str]] = field(default_factory=list)  # loan, opened, reply by
     dry_run: bool = False
+    unsent: dict[tuple[str, str], int] = field(default_factory=dict)  # (channel, why) -> the day's messages unsent
+    incomplete: dict[str, int] = field(default_factory=dict)  # channel -> messages this run could not finish
+    flow_run_id: str | None = None  # the Prefect flow run that wrote the summary (for the retry command)
+    retry_command: str | None = None  # the exact command that retries that run
+    deployed: bool = False  # a deployment's run: the UI's Retry reschedules it for the worker
 
     def overdue_by_currency(self, stage: str | None = None) -> dict[str, Decimal]:
         """Overdue totals per currency (amounts in different currencies are never added)."""
@@ -81,4 +86,6 @@ class DaySummary:
             "new_legal_cases": [r for r, *_ in self.new_legal_cases],
             "overdue_legal_tasks": len(self.overdue_legal_tasks),
             "overdue_disputes": len(self.overdue_disputes),
+            "incomplete": dict(sorted(self.incomplete.items())),
+            "unsent": {f"{c}/{w}": n for (c, w), n in sorted(self.unsent.items())},
         }

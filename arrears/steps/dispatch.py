@@ -42,6 +42,7 @@ def dispatcher(rt: Runtime, channel: str, log: Callable[[str], None] = lambda _m
         letters_dir=s.resolved_letters_dir,
         screen=lambda conn, rows: screen(conn, rows, rules, rt.clock.now()),
         lease=rt.lease,
+        breaker=rt.limiters.breaker(channel),
     )
 
 
@@ -101,6 +102,12 @@ def send_chunk(
     """Send one chunk. Every chunk of the run draws on the same per-provider token bucket, so the
     configured rate holds across concurrent tasks."""
     return dispatcher(rt, channel, log).send(ids)
+
+
+def unsent_reasons(rt: Runtime, ids: list[int]) -> list[tuple[str, int]]:
+    """Why these messages are still unsent, most common first."""
+    with rt.engine.connect() as conn:
+        return outbox.unsent_of(conn, ids)
 
 
 def chunks(ids: list[int], size: int) -> list[list[int]]:

@@ -3,14 +3,16 @@ written as HTML and PDF with charts (``arrears report``, and the daily run's ``r
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import Engine
 
 from arrears.policy import Policy
-from arrears.reports.build import DEFAULT_DAYS, ReportFigures, ReportFiles, write_report
+from arrears.reports.build import DEFAULT_DAYS, Letterhead, ReportFigures, ReportFiles, write_report
+from arrears.reports.published import report_link, report_markdown
 from arrears.runtime import Runtime
+from arrears.settings import Settings
 from arrears.store import metrics
 from arrears.store.reports import recovery_by_stage, roll_rates
 
@@ -39,12 +41,28 @@ def report_figures(engine: Engine, policy: Policy, last: date, first: date | Non
         )
 
 
+def letterhead(settings: Settings) -> Letterhead:
+    return Letterhead(settings.lender_name_en, settings.lender_logo)
+
+
 def write_range_report(
-    engine: Engine, policy: Policy, out_dir: Path, last: date, first: date | None, now: datetime
+    engine: Engine, policy: Policy, settings: Settings, last: date, first: date | None, now: datetime
 ) -> ReportFiles:
-    return write_report(report_figures(engine, policy, last, first), out_dir, now)
+    figures = report_figures(engine, policy, last, first)
+    return write_report(figures, settings.resolved_reports_dir, now, letterhead(settings))
 
 
-def write_day_report(rt: Runtime, as_of: date) -> ReportFiles:
-    """The report for the 30 days to ``as_of``."""
-    return write_range_report(rt.engine, rt.policy, rt.settings.resolved_reports_dir, as_of, None, rt.clock.wall())
+@dataclass(frozen=True)
+class DayReport:
+    files: ReportFiles
+    link: str  # served URL, or the local file
+    markdown: str  # the figures, for the run's artifact
+
+
+def write_day_report(rt: Runtime, as_of: date) -> DayReport:
+    """The report for the 30 days to ``as_of``, and its figures as markdown."""
+    s = rt.settings
+    figures = report_figures(rt.engine, rt.policy, as_of)
+    files = write_report(figures, s.resolved_reports_dir, rt.clock.wall(), letterhead(s))
+    link = report_link(files, s.resolved_reports_dir, s.reports_base_url)
+    return DayReport(files, link, report_markdown(figures, files, link, s.lender_name_en))

@@ -25,6 +25,7 @@ from arrears.faults import crash_point
 from arrears.guard import Decision
 from arrears.messaging.batching import Mergeable, Shared, batch
 from arrears.privacy import mask_recipient
+from arrears.providers.breaker import CircuitBreaker
 from arrears.providers.outcomes import (
     Accepted,
     Attachment,
@@ -128,6 +129,7 @@ class Dispatcher:
         letters_dir: Path | None = None,
         screen: Callable[[Any, list[Any]], dict[int, Decision]] | None = None,
         lease: HeldLease | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.engine = engine
         self.provider = provider
@@ -141,6 +143,7 @@ class Dispatcher:
         self.letters_dir = letters_dir
         self.screen = screen  # the contact-rules guard, asked again just before sending
         self.lease = lease  # the run's lease: claims carry it; no call starts while it is stale
+        self.breaker = breaker or CircuitBreaker(0, 0)  # the run's, shared by its sender threads
 
     @property
     def lease_id(self) -> int | None:
@@ -252,6 +255,8 @@ class Dispatcher:
         for retry in range(self.retry.attempts):
             if retry:
                 self.sleep(self.retry.backoff_s(retry - 1, after, self.rng))
+            if not self.breaker.allow():  # the provider is down: keep the rest queued, don't wait on it
+                return report + self._left_by_breaker(rows, owned, first=not retry)
             self.provider.prepare()  # the SDK's lazy imports and this thread's client, outside the timed slot
             self.limiter.acquire()  # the rate is what the provider sees
             if not self._lease_fresh():
@@ -266,6 +271,10 @@ class Dispatcher:
             crash_point("dispatch.claimed")
             outcome = self.provider.send([prepared[r.id] for r, _ in owned], shared if len(owned) > 1 else None)
             report.requests += 1
+            if isinstance(outcome, Accepted | Rejected):
+                self.breaker.succeeded()
+            elif not (isinstance(outcome, Retryable) and outcome.definite):  # a 429 is pacing, not an outage
+                self.breaker.failed(outcome.reason)
             if isinstance(outcome, Accepted):
                 crash_point("dispatch.accepted")
                 with self.engine.begin() as conn:  # the whole batch in one transaction
@@ -288,6 +297,18 @@ class Dispatcher:
             self._settle(row.id, attempt, status=QUEUED, reason=f"provider unavailable: {reason}"[:300])
             report.left_queued += 1
         return report
+
+    def _left_by_breaker(self, rows: list[Any], owned: list[tuple[Any, int]], first: bool) -> DispatchReport:
+        """The circuit is open: what this request holds goes back to the queue (proven unsent), the
+        rest stays queued, each with the reason; the next run (or a retry) sends them."""
+        reason = f"provider unavailable: {self.breaker.why()}"[:300]
+        for row, attempt in owned:
+            self._settle(row.id, attempt, status=QUEUED, reason=reason)
+        if first:
+            with self.engine.begin() as conn:
+                for row in rows:
+                    outbox.note_queued(conn, row.id, reason, self.now())
+        return DispatchReport(left_queued=len(rows) if first else len(owned))
 
     def _lease_fresh(self) -> bool:
         return self.lease is None or self.lease.fresh()

@@ -24,7 +24,16 @@ class DayReport:
     recovery: list[dict[str, Any]]
 
 
-def summarise_day(rt: Runtime, as_of: date, new_actions: int = 0, sent_in_run: int = 0) -> DayReport:
+def summarise_day(
+    rt: Runtime,
+    as_of: date,
+    new_actions: int = 0,
+    sent_in_run: int = 0,
+    incomplete: dict[str, int] | None = None,
+    flow_run_id: str | None = None,
+    retry_command: str | None = None,
+    deployed: bool = False,
+) -> DayReport:
     with rt.engine.connect() as conn:
         summary = read_day_summary(conn, as_of)
         prev, rolls = roll_rates(conn, as_of)
@@ -32,6 +41,10 @@ def summarise_day(rt: Runtime, as_of: date, new_actions: int = 0, sent_in_run: i
     summary.new_actions = new_actions
     summary.sent_in_run = sent_in_run
     summary.dry_run = rt.settings.dry_run
+    summary.incomplete = dict(incomplete or {})
+    summary.flow_run_id = flow_run_id
+    summary.retry_command = retry_command
+    summary.deployed = deployed
     return DayReport(
         summary,
         render_summary(summary, rt.policy),

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Date, bindparam, func, or_, select, text, update
+from sqlalchemy import Connection, Date, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from arrears.messaging.compose import ActionToQueue
@@ -236,6 +236,41 @@ def counts(conn: Connection, as_of: date) -> dict[tuple[str, str], int]:
         .group_by(T.c.channel, T.c.status)
     )
     return {(c, s): n for c, s, n in conn.execute(q).all()}
+
+
+UNSENT = or_(T.c.status.in_([SENDING, REVIEW]), and_(T.c.status == QUEUED, T.c.reason.is_not(None)))
+
+
+def _why(status: str, reason: str | None) -> str:
+    return "answer lost; the next run asks the provider" if status == SENDING else (reason or status)
+
+
+def unsent_reasons(conn: Connection, as_of: date) -> dict[tuple[str, str], int]:
+    """(channel, why) -> the day's messages still unsent for that reason: queued with a reason
+    (provider unavailable, letter missing, lease lost), `sending` (answer lost: the next run
+    reconciles), `review` (held for a person). Deferred messages (queued, no reason) are not here."""
+    q = (
+        select(T.c.channel, T.c.status, T.c.reason, func.count())
+        .where(T.c.as_of == bindparam("d", as_of, type_=Date()), UNSENT)
+        .group_by(T.c.channel, T.c.status, T.c.reason)
+    )
+    found: dict[tuple[str, str], int] = {}
+    for channel, status, reason, n in conn.execute(q).all():
+        found[(channel, _why(status, reason))] = found.get((channel, _why(status, reason)), 0) + n
+    return found
+
+
+def unsent_of(conn: Connection, ids: Sequence[int]) -> list[tuple[str, int]]:
+    """(why, messages) among these messages still unsent (see ``unsent_reasons``), most first."""
+    q = (
+        select(T.c.status, T.c.reason, func.count())
+        .where(T.c.id.in_(list(ids)), UNSENT)
+        .group_by(T.c.status, T.c.reason)
+    )
+    found: dict[str, int] = {}
+    for status, reason, n in conn.execute(q).all():
+        found[_why(status, reason)] = found.get(_why(status, reason), 0) + n
+    return sorted(found.items(), key=lambda wn: (-wn[1], wn[0]))
 
 
 def requeue_review(conn: Connection, key: str, now: datetime) -> bool:

@@ -41,6 +41,7 @@ def read_day_summary(conn: Connection, as_of: date) -> DaySummary:
         s.actions_by_channel[channel] = s.actions_by_channel.get(channel, 0) + n
         s.actions_by_action[action] = n
     s.messages = outbox.counts(conn, as_of)
+    s.unsent = outbox.unsent_reasons(conn, as_of)
     s.letters = letters.counts(conn, as_of)
     s.letter_failures = letters.failures(conn, as_of)
     s.guard = decision_counts(conn, as_of)

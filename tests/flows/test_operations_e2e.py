@@ -10,6 +10,9 @@ from __future__ import annotations
 import collections
 import json
 import os
+import re
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -124,9 +127,17 @@ def test_the_daily_deployment_fails_on_an_outage_notifies_ops_and_a_retry_finish
         assert {"daily", "dispatch", "backfill"} <= names
         deployment = client.read_deployment_by_name("daily-collection/daily")
         assert "arrears" in deployment.tags and deployment.schedules[0].schedule.timezone == "Asia/Shanghai"
-        run = client.create_flow_run_from_deployment(
-            deployment.id, parameters={"as_of": AS_OF.isoformat(), "now": NOW.isoformat()}
-        )
+        # `arrears run` on a server with the deployment triggers it (the worker runs it) and waits
+        cli = subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "arrears", "run", "--as-of", AS_OF.isoformat(), "--now", NOW.isoformat()],
+            env={**stack.env, "PREFECT_API_URL": stack.api_url}, capture_output=True, text=True, timeout=300,
+            check=False,
+        )  # fmt: skip
+        assert cli.returncode == 1, cli.stdout + cli.stderr
+        found = re.search(r"flow-run/([0-9a-f-]{36})\).*Retry in the UI, or prefect flow-run retry \1", cli.stderr)
+        assert found, cli.stderr
+        run = client.read_flow_run(uuid.UUID(found.group(1)))
+        assert run.deployment_id == deployment.id and {"arrears", get_settings().environment} <= set(run.tags)
 
         def final_state() -> str | None:
             state = client.read_flow_run(run.id).state

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -250,7 +251,7 @@ def test_the_sms_rate_limit_holds_across_concurrent_send_tasks(prefect_harness, 
         ],
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "COLUMNS": "500"},
+        env=os.environ,  # not a terminal, no COLUMNS: the export lines must come out whole anyway
     )
     try:
         exports = {}
@@ -259,7 +260,7 @@ def test_the_sms_rate_limit_holds_across_concurrent_send_tasks(prefect_harness, 
             assert line, "fake-providers exited"
             if line.startswith("export "):
                 key, _, value = line.removeprefix("export ").strip().partition("=")
-                exports[key] = value.strip('"')
+                (exports[key],) = shlex.split(value)  # as a shell reads it
         for key, value in exports.items():
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("ARREARS_SMS_RATE_PER_S", str(rate))

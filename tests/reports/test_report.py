@@ -86,6 +86,11 @@ def test_the_daily_run_links_its_report_and_print_batch_and_the_cli_writes_both_
     [link] = mine("collections-report")
     [batch] = mine("print-batch")
     assert "report.html" in link.data and f"/letters/{AS_OF}/mailhouse/" in batch.data
+    while time.monotonic() < deadline and not mine("collections-report-figures"):
+        time.sleep(0.5)
+    [figures] = mine("collections-report-figures")  # the figures, readable in the UI from any machine
+    assert figures.data.startswith(f"# {get_settings().lender_name_en} · Collections report")
+    assert f"## Roll rates {AS_OF - timedelta(days=1)} → {AS_OF}" in figures.data and "%)" in figures.data
 
     result = CliRunner().invoke(app, ["report", "--as-of", str(AS_OF), "--from", str(AS_OF - timedelta(days=1))])
     assert result.exit_code == 0, result.output
@@ -98,3 +103,34 @@ def test_the_daily_run_links_its_report_and_print_batch_and_the_cli_writes_both_
         assert heading in words
     assert sum(len(page.images) for page in reader.pages) >= 5  # the five charts (and their alpha masks)
     assert CliRunner().invoke(app, ["report", "--as-of", "2026-11-01", "--from", "2026-11-23"]).exit_code == 2
+
+
+def test_charts_show_missing_figures_as_no_data_counts_as_integers_and_roll_rates_as_shares(tmp_path):
+    from arrears.reports import charts
+    from arrears.reports.build import Letterhead, ReportFigures, write_report
+    from arrears.reports.published import report_link, report_markdown
+    from arrears.store.metrics import Cures
+
+    stages = ["current", "M1", "M2"]
+    matrix = {("current", "current"): 90, ("current", "M1"): 10, ("M1", "M1"): 3, ("M1", "M2"): 1}
+    assert charts.roll_shares(matrix, stages) == [[0.9, 0.1, 0.0], [0.0, 0.75, 0.25], [None, None, None]]
+    figures = ReportFigures(
+        first=AS_OF - timedelta(days=1), last=AS_OF, stages=stages,
+        series={AS_OF: {"current": 90, "M1": 13, "M2": 1}}, prev=AS_OF - timedelta(days=1), matrix=matrix,
+        recovery=[], cures=Cures(0, 0, None), promises={}, per_cure={}, suppressed={"quiet_hours": 33},
+    )  # fmt: skip
+    assert figures.rates() == {"cure rate": None, "promise kept rate": None}  # nothing to divide: not 0 %
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(charts.bars({"x": 1}, "logo"))
+    files = write_report(figures, tmp_path / "reports", letterhead=Letterhead("Anxin Lending", logo))
+    html = files.html.read_text()
+    assert "Anxin Lending · Collections report" in html and 'class="logo"' in html
+    assert "no promise judged" in html and "no case in the period" in html
+    assert "<td>3 (75.0%)</td>" in html and "<td>1 (25.0%)</td>" in html  # roll rates: count and share
+    words = " ".join(p.extract_text() for p in pypdf.PdfReader(files.pdf).pages)
+    assert "0.0 %" not in words
+    link = report_link(files, tmp_path / "reports", "http://ops.example:4201")
+    assert link == f"http://ops.example:4201/{AS_OF}/report.html"
+    markdown = report_markdown(figures, files, link, "Anxin Lending")
+    assert "| cure rate | no data |" in markdown and "| promise kept rate | no data |" in markdown
+    assert "| quiet_hours | 33 |" in markdown and "| M1 | 0 (0.0%) | 3 (75.0%) | 1 (25.0%) | 4 |" in markdown
