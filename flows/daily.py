@@ -8,8 +8,8 @@ from datetime import date, datetime
 from prefect import flow, get_run_logger, runtime, unmapped
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from arrears.ops.runs import retry_command
 from arrears.reports.day import DaySummary
+from arrears.reports.status import retry_command
 from arrears.runtime import Clock, leased, open_runtime
 from arrears.settings import get_settings
 from arrears.store.daylock import day_lock

@@ -25,6 +25,7 @@ from arrears.cli.common import (
 from arrears.messaging.checks import check_policy_templates
 from arrears.reports.day import DaySummary
 from arrears.settings import Settings, get_settings
+from arrears.store.summary import read_day_summary
 
 Here = Annotated[
     bool,
@@ -52,7 +53,7 @@ def run(as_of: AsOf = None, now: Now = None, dry_run: DryRun = False, here: Here
     if not here and runs.deployment_available():
         _run_deployment(settings, engine, day, clock, dry_run)
         return
-    from flows.daily import daily_collection  # noqa: PLC0415
+    from flows.daily import daily_collection  # noqa: PLC0415 - Prefect is heavy: only when a flow runs
 
     with err.status(f"collection {day}: classifying, planning and sending under Prefect ..."), runs.tagged(settings):
         state = daily_collection(as_of=day, now=clock, dry_run=dry_run, return_state=True)
@@ -83,10 +84,9 @@ def _print_day(summary: DaySummary, dry_run: bool) -> None:
 def _run_deployment(settings: Settings, engine: Engine, day: date, clock: datetime | None, dry_run: bool) -> None:
     """Through the server's `daily` deployment: the worker runs it with this CLI's settings (see
     ``arrears.ops.runs``); the day's figures are read back from the database afterwards."""
-    from prefect.settings import PREFECT_UI_URL  # noqa: PLC0415
+    from prefect.settings import PREFECT_UI_URL  # noqa: PLC0415 - Prefect is heavy: only when a flow runs
 
-    from arrears.ops import runs  # noqa: PLC0415
-    from arrears.store.summary import read_day_summary  # noqa: PLC0415
+    from arrears.ops import runs  # noqa: PLC0415 - imports Prefect: only when a flow runs
 
     parameters = {"as_of": day.isoformat(), "now": clock.isoformat() if clock else None, "dry_run": dry_run}
     with err.status(f"collection {day}: triggered deployment {runs.DAILY}; waiting for the worker ..."):
@@ -127,7 +127,7 @@ def backfill(
     check_policy_templates(policy())
     quiet_prefect()
     open_engine(settings)
-    from arrears.ops.runs import tagged  # noqa: PLC0415
+    from arrears.ops.runs import tagged  # noqa: PLC0415 - imports Prefect: only when a flow runs
     from flows.backfill import backfill as backfill_flow  # noqa: PLC0415 - Prefect: only when a flow runs
 
     with err.status(f"backfill {start}..{end} under Prefect ..."), tagged(settings):

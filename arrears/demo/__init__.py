@@ -134,7 +134,7 @@ def _where_to_look(settings: Settings, last_day: date, console: Console) -> None
 def prefect_ui_tip(settings: Settings) -> str:
     """Where this demo's runs can be seen: the configured server's UI, or — runs on Prefect's
     local database — ``arrears server``, which serves that same database."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, PREFECT_UI_URL  # noqa: PLC0415
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, PREFECT_UI_URL  # noqa: PLC0415 - only at the end
 
     runs = f"flow runs 'collection-<day>' tagged arrears, {settings.environment}; artifact collection-summary"
     if PREFECT_API_URL.value():

@@ -14,12 +14,19 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
+from prefect import tags
+from prefect.client.orchestration import get_client
+from prefect.deployments import run_deployment
+from prefect.exceptions import ObjectNotFound
+from prefect.settings import PREFECT_API_URL
 from pydantic import SecretStr
 
+from arrears.reports.status import retry_command
 from arrears.settings import Settings
 
+__all__ = ["DAILY", "deployment_available", "job_env", "retry_command", "run_tags", "tagged", "trigger"]
+
 DAILY = "daily-collection/daily"
-ENTRYPOINTS = {"daily-collection": "flows/daily.py:daily_collection", "backfill": "flows/backfill.py:backfill"}
 
 
 def run_tags(settings: Settings) -> list[str]:
@@ -29,19 +36,8 @@ def run_tags(settings: Settings) -> list[str]:
 
 @contextmanager
 def tagged(settings: Settings) -> Iterator[None]:
-    from prefect import tags  # noqa: PLC0415 - Prefect is heavy: only for commands that run flows
-
     with tags(*run_tags(settings)):
         yield
-
-
-def retry_command(flow_run_id: str, flow_name: str, has_deployment: bool) -> str:
-    """The exact command that retries this flow run (from the repository root, in the venv): a
-    deployment run is rescheduled for the worker; any other run is run again here, same id."""
-    if has_deployment:
-        return f"prefect flow-run retry {flow_run_id}"
-    entrypoint = ENTRYPOINTS.get(flow_name, ENTRYPOINTS["daily-collection"])
-    return f"prefect flow-run retry {flow_run_id} --entrypoint {entrypoint}"
 
 
 def _secret_names(settings: Settings) -> set[str]:
@@ -65,13 +61,8 @@ def job_env(settings: Settings, environ: Mapping[str, str] | None = None) -> dic
 
 def deployment_available(name: str = DAILY) -> bool:
     """Is a Prefect server configured (PREFECT_API_URL) and does it hold the deployment?"""
-    from prefect.settings import PREFECT_API_URL  # noqa: PLC0415
-
     if not PREFECT_API_URL.value():
         return False
-    from prefect.client.orchestration import get_client  # noqa: PLC0415
-    from prefect.exceptions import ObjectNotFound  # noqa: PLC0415
-
     try:
         with get_client(sync_client=True) as client:
             client.read_deployment_by_name(name)
@@ -83,8 +74,6 @@ def deployment_available(name: str = DAILY) -> bool:
 def trigger(settings: Settings, parameters: dict[str, Any], name: str = DAILY, timeout_s: float | None = None) -> Any:
     """Start a run of the deployment with these parameters and the CLI's settings; wait for its
     final state (``timeout_s`` None: as long as it takes). Returns the flow run."""
-    from prefect.deployments import run_deployment  # noqa: PLC0415
-
     return run_deployment(
         name,
         parameters=parameters,

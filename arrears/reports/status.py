@@ -8,6 +8,16 @@ from dataclasses import dataclass
 from arrears.reports.day import DaySummary
 
 CHANNELS = {"sms": ("SMS", "SMS"), "email": ("email", "emails")}
+ENTRYPOINTS = {"daily-collection": "flows/daily.py:daily_collection", "backfill": "flows/backfill.py:backfill"}
+
+
+def retry_command(flow_run_id: str, flow_name: str, has_deployment: bool) -> str:
+    """The exact command that retries this flow run (from the repository root, in the venv): a
+    deployment run is rescheduled for the worker; any other run is run again here, same id."""
+    if has_deployment:
+        return f"prefect flow-run retry {flow_run_id}"
+    entrypoint = ENTRYPOINTS.get(flow_name, ENTRYPOINTS["daily-collection"])
+    return f"prefect flow-run retry {flow_run_id} --entrypoint {entrypoint}"
 
 
 def plural(n: int, one: str, many: str | None = None) -> str:

@@ -25,8 +25,8 @@ from arrears.templating import TEMPLATES
 from arrears.templating.formats import write_csv
 
 INDEX_COLUMNS = (
-    "reference", "loan_no", "borrower", "opened_on", "rule", "track", "overdue_total", "status", "next_task",
-    "next_owner", "next_due_on",
+    "reference", "loan_no", "borrower", "opened_on", "rule", "track", "currency", "overdue_total", "status",
+    "next_task", "next_owner", "next_due_on",
 )  # fmt: skip
 
 
@@ -73,13 +73,33 @@ def render_pack_html(data: dict[str, Any], font: str) -> str:
     return env.get_template("legal/evidence_pack.html.j2").render(d=data, font=font)
 
 
+def letter_files(data: dict[str, Any], letters_dir: Path) -> list[tuple[str, bytes]]:
+    """The archived letter PDFs of the pack, each checked against the SHA-256 recorded when it was
+    rendered (a file missing or changed is left out, and the pack's JSON says so)."""
+    found = []
+    for letter in data["letters"]:
+        path = letters_dir / letter["file"] if letter["file"] else None
+        blob = path.read_bytes() if path is not None and path.is_file() else None
+        ok = blob is not None and hashlib.sha256(blob).hexdigest() == letter["sha256"]
+        letter["attached"] = ok
+        if ok and blob is not None:
+            found.append((f"{letter['reference']}.pdf", blob))
+    return found
+
+
 def write_pack(data: dict[str, Any], out_dir: Path, settings: Settings) -> tuple[Path, Path]:
-    """``<reference>.pdf`` and ``<reference>.json``; the JSON names the PDF's SHA-256."""
-    from weasyprint import HTML  # noqa: PLC0415 - heavy: imported when packs are written
+    """``<reference>.pdf`` (the letters' own PDFs embedded in it as attachments) and
+    ``<reference>.json``; the JSON names the PDF's SHA-256."""
+    from weasyprint import HTML, Attachment  # noqa: PLC0415 - heavy: imported when packs are written
 
     reference = data["legal_case"]["reference"]
     pdf_path, json_path = out_dir / f"{reference}.pdf", out_dir / f"{reference}.json"
-    pdf = HTML(string=render_pack_html(data, settings.letter_font), base_url=str(TEMPLATES)).write_pdf()
+    attachments = [
+        Attachment(string=blob, name=name, description=f"demand letter {name[:-4]} as sent")
+        for name, blob in letter_files(data, settings.resolved_letters_dir)
+    ]
+    html = HTML(string=render_pack_html(data, settings.letter_font), base_url=str(TEMPLATES))
+    pdf = html.write_pdf(attachments=attachments)
     pdf_path.write_bytes(pdf)
     sidecar = data | {"pdf": {"file": pdf_path.name, "sha256": hashlib.sha256(pdf).hexdigest()}}
     json_path.write_text(json.dumps(sidecar, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -88,7 +108,11 @@ def write_pack(data: dict[str, Any], out_dir: Path, settings: Settings) -> tuple
 
 def write_index(packs: Sequence[dict[str, Any]], out_dir: Path) -> None:
     """``legal-cases.json`` and ``legal-cases.csv``: one line per case for the firm's intake."""
-    index = [p["legal_case"] | {"loan_no": p["loan"]["loan_no"], "borrower": p["borrower"]["name"]} for p in packs]
+    index = [
+        p["legal_case"]
+        | {"loan_no": p["loan"]["loan_no"], "borrower": p["borrower"]["name"], "currency": p["loan"]["currency"]}
+        for p in packs
+    ]
     (out_dir / "legal-cases.json").write_text(json.dumps(index, ensure_ascii=False, indent=2, default=str), "utf-8")
     with (out_dir / "legal-cases.csv").open("w", newline="", encoding="utf-8") as f:
         write_csv(f, INDEX_COLUMNS, index)

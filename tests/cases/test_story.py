@@ -12,6 +12,8 @@ One small book, one loan per story, run on the same days (2026-08-03 .. 2026-10-
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -294,7 +296,7 @@ def test_a_dispute_holds_every_contact_until_it_is_resolved(story: Story) -> Non
     assert ("LN-DISPUTE", "2026-08-03", "2026-08-18") in summary.overdue_disputes
     assert summary.held.get("dispute_hold", 0) >= 3
     markdown = render_summary(summary, load_policy())
-    assert "disputes past their reply date" in markdown and "| LN-DISPUTE | 2026-08-03 | 2026-08-18 |" in markdown
+    assert "1 dispute past their reply date" in markdown and "| LN-DISPUTE | 2026-08-03 | 2026-08-18 |" in markdown
     resumed = {(m.channel, m.template, m.status) for m in story.messages("DISPUTE", "2026-10-01")}
     assert {("sms", "m3_final_notice", "sent"), ("email", "m3_final_notice", "sent")} <= {
         (c, t, "sent" if s in ("sent", "delivered") else s) for c, t, s in resumed
@@ -335,7 +337,7 @@ def test_the_summary_reports_new_legal_cases_and_overdue_legal_tasks_with_owners
     assert on_escalation.new_legal_cases == [("LC-20260809-LN-BROKEN", "LN-BROKEN", "two_broken_promises", owner)]
     assert ("LC-20260809-LN-BROKEN", "lawyers_letter", owner, "2026-08-19") in weeks_later.overdue_legal_tasks
     markdown = render_summary(weeks_later, load_policy())
-    assert "legal tasks overdue" in markdown and "LC-20260809-LN-BROKEN" in markdown
+    assert "legal task" in markdown and " overdue:**" in markdown and "LC-20260809-LN-BROKEN" in markdown
 
 
 def test_roll_rates_and_recovery_compare_the_day_with_the_previous_run_day(story: Story) -> None:
@@ -389,9 +391,10 @@ def test_the_evidence_pack_holds_every_contact_letter_and_promise(story: Story) 
     assert [c["outcome"] for c in pack["calls"]] == ["no_answer"]
     assert pack["borrower"]["id_number"] != "110101199003070001" and "*" in pack["borrower"]["phone"]
     assert [t["kind"] for t in pack["legal_case"]["tasks"]] == ["lawyers_letter", "litigation", "enforcement"]
-    pdf_text = "".join(page.extract_text() for page in PdfReader(story.exported / "LC-20261031-LN-NEVER.pdf").pages)
-    assert "LC-20261031-LN-NEVER" in pdf_text
-    for t in story.letters("NEVER"):
-        assert t.reference in pdf_text
-    index = (story.exported / "legal-cases.csv").read_text()
-    assert "LC-20261031-LN-NEVER" in index and "LC-20260809-LN-BROKEN" in index
+    reader = PdfReader(story.exported / "LC-20261031-LN-NEVER.pdf")
+    pdf_text = "".join(page.extract_text() for page in reader.pages)
+    assert "LC-20261031-LN-NEVER" in pdf_text and all(t.reference in pdf_text for t in story.letters("NEVER"))
+    embedded = {n: hashlib.sha256(b[0]).hexdigest() for n, b in reader.attachments.items()}  # the letters, as archived
+    assert embedded == {f"{t.reference}.pdf": t.sha256 for t in story.letters("NEVER")} and embedded
+    index = list(csv.DictReader((story.exported / "legal-cases.csv").read_text().splitlines()))
+    assert {r["reference"] for r in index} >= {"LC-20261031-LN-NEVER", "LC-20260809-LN-BROKEN"} and index[0]["currency"]
