@@ -139,7 +139,7 @@ def test_the_mail_house_manifest_neutralises_formula_names_and_addresses(tmp_pat
 
 
 def test_the_legal_hand_off_index_neutralises_formula_names(tmp_path):
-    pack = {"legal_case": {"reference": "LC-1", "overdue_total": "5.00"}, "loan": {"loan_no": "LN1"},
+    pack = {"legal_case": {"reference": "LC-1", "overdue_total": "5.00"}, "loan": {"loan_no": "LN1", "currency": "CNY"},
             "borrower": {"name": "=cmd|' /C calc'!A0"}}  # fmt: skip
     write_index([pack], tmp_path)
     [row] = _manifest_rows(tmp_path / "legal-cases.csv")
