@@ -8,7 +8,7 @@ from datetime import date, datetime
 from prefect import flow, get_run_logger, runtime, unmapped
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from arrears.reports.day import DaySummary
+from arrears.reports.day import DaySummary, RunFacts
 from arrears.reports.status import retry_command
 from arrears.runtime import Clock, leased, open_runtime
 from arrears.settings import get_settings
@@ -86,11 +86,12 @@ def daily_collection(as_of: date | None = None, now: datetime | None = None, dry
                 queue_messages(rt, day)
             by_channel = Dispatched() if rt.settings.dry_run else send_outbox(rt, day)
             dispatched = by_channel.total
-            summary = publish_summary(
-                rt, day, new_actions=sum(p.new for p in plans), sent_in_run=dispatched.sent + dispatched.recovered,
+            facts = RunFacts(
+                new_actions=sum(p.new for p in plans), sent_in_run=dispatched.sent + dispatched.recovered,
                 incomplete=by_channel.incomplete, flow_run_id=flow_run_id, deployed=deployed,
                 retry_command=retry_command(flow_run_id, "daily-collection", deployed) if flow_run_id else None,
             )  # fmt: skip
+            summary = publish_summary(rt, day, facts)
             if rt.settings.daily_report:
                 write_day_report(rt, day)
             run.summary = summary

@@ -4,27 +4,18 @@ from datetime import date
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from arrears.reports.day import DaySummary
+from arrears.reports.day import DaySummary, RunFacts
 from arrears.runtime import Runtime
 from arrears.steps.summary import summarise_day
 from tasks.retry import db_task
 
 
 @db_task("summary", "summary {as_of}")
-def publish_summary(
-    rt: Runtime,
-    as_of: date,
-    new_actions: int = 0,
-    sent_in_run: int = 0,
-    incomplete: dict[str, int] | None = None,
-    flow_run_id: str | None = None,
-    retry_command: str | None = None,
-    deployed: bool = False,
-) -> DaySummary:
+def publish_summary(rt: Runtime, as_of: date, run: RunFacts | None = None) -> DaySummary:
     """Read the whole day back from the database and publish it as a markdown artifact, with
     the roll-rate matrix and the recovery by stage since the previous run day as tables. Its
-    first line says whether the day did its work (``incomplete``: this run's unsent per channel)."""
-    day = summarise_day(rt, as_of, new_actions, sent_in_run, incomplete or {}, flow_run_id, retry_command, deployed)
+    first line says whether the day did its work (``run``: what only this run knows)."""
+    day = summarise_day(rt, as_of, run)
     create_markdown_artifact(
         key="collection-summary",
         markdown=day.markdown,

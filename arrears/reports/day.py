@@ -7,6 +7,18 @@ from datetime import date
 from decimal import Decimal
 
 
+@dataclass(frozen=True)
+class RunFacts:
+    """What only the run that writes the summary knows (the rest is read from the database)."""
+
+    new_actions: int = 0  # planned by this run
+    sent_in_run: int = 0  # provider calls that succeeded in this run
+    incomplete: dict[str, int] = field(default_factory=dict)  # channel -> messages this run could not finish
+    flow_run_id: str | None = None
+    retry_command: str | None = None  # the exact command that retries the run
+    deployed: bool = False  # a deployment's run: the UI's Retry reschedules it
+
+
 @dataclass
 class DaySummary:
     as_of: date
@@ -36,6 +48,11 @@ class DaySummary:
     flow_run_id: str | None = None  # the Prefect flow run that wrote the summary (for the retry command)
     retry_command: str | None = None  # the exact command that retries that run
     deployed: bool = False  # a deployment's run: the UI's Retry reschedules it for the worker
+
+    def take(self, run: RunFacts) -> None:
+        """Add what the run knows to the figures read from the database."""
+        self.new_actions, self.sent_in_run, self.incomplete = run.new_actions, run.sent_in_run, dict(run.incomplete)
+        self.flow_run_id, self.retry_command, self.deployed = run.flow_run_id, run.retry_command, run.deployed
 
     def overdue_by_currency(self, stage: str | None = None) -> dict[str, Decimal]:
         """Overdue totals per currency (amounts in different currencies are never added)."""

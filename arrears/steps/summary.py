@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from arrears.reports.day import DaySummary
+from arrears.reports.day import DaySummary, RunFacts
 from arrears.reports.summary import recovery_table, render_summary, roll_rate_table
 from arrears.runtime import Runtime
 from arrears.store.reports import recovery_by_stage, roll_rates
@@ -24,27 +24,13 @@ class DayReport:
     recovery: list[dict[str, Any]]
 
 
-def summarise_day(
-    rt: Runtime,
-    as_of: date,
-    new_actions: int = 0,
-    sent_in_run: int = 0,
-    incomplete: dict[str, int] | None = None,
-    flow_run_id: str | None = None,
-    retry_command: str | None = None,
-    deployed: bool = False,
-) -> DayReport:
+def summarise_day(rt: Runtime, as_of: date, run: RunFacts | None = None) -> DayReport:
     with rt.engine.connect() as conn:
         summary = read_day_summary(conn, as_of)
         prev, rolls = roll_rates(conn, as_of)
         _, recovery = recovery_by_stage(conn, as_of)
-    summary.new_actions = new_actions
-    summary.sent_in_run = sent_in_run
+    summary.take(run or RunFacts())
     summary.dry_run = rt.settings.dry_run
-    summary.incomplete = dict(incomplete or {})
-    summary.flow_run_id = flow_run_id
-    summary.retry_command = retry_command
-    summary.deployed = deployed
     return DayReport(
         summary,
         render_summary(summary, rt.policy),
