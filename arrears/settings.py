@@ -134,6 +134,17 @@ class Settings(BaseSettings):
         default=60.0, ge=1, description="A run silent this long (no heartbeat) is gone: its `sending` is settled."
     )
 
+    @field_validator("lender_logo", "lender_seal")
+    @classmethod
+    def _image_file(cls, v: Path | None) -> Path | None:
+        if v is None or str(v) == "":
+            return None
+        if v.suffix.lower() not in (".png", ".jpg", ".jpeg", ".svg"):
+            raise ValueError(f"{v}: give a PNG, JPEG or SVG image")
+        if not v.is_file():
+            raise ValueError(f"{v}: no such file")
+        return v.resolve()
+
     @field_validator("lender_timezone")
     @classmethod
     def _known_zone(cls, v: str) -> str:

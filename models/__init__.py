@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from models.action import CollectionAction
+from models.audit import ExportAudit
 from models.borrower import Borrower, Contact
 from models.case import (
     CallTask,
@@ -43,6 +44,7 @@ __all__ = [
     "Borrower",
     "CollectionAction",
     "CollectionRun",
+    "ExportAudit",
     "Contact",
     "ImportRun",
     "Installment",

@@ -142,6 +142,9 @@ LONGEST_FIRST = (
 )
 
 
+STORY_MODULES = ("tests/cases/test_story.py", "tests/cases/test_evidence_pack.py")  # tests/cases/conftest.py:story
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Longest modules first; the story's tests share one module fixture per database, so each
@@ -151,10 +154,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         path = item.nodeid.split("::")[0]
         # a story's tests one database after the other: switching back and forth between the
         # module fixture's params would build each story again
-        story = item.callspec.id if path == "tests/cases/test_story.py" else ""  # type: ignore[attr-defined]
+        story = item.callspec.id if path in STORY_MODULES else ""  # type: ignore[attr-defined]
         return (LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)), story
 
     items.sort(key=rank)
     for item in items:
-        if item.nodeid.startswith("tests/cases/test_story.py"):
+        if item.nodeid.split("::")[0] in STORY_MODULES:
             item.add_marker(pytest.mark.xdist_group(f"story-{item.callspec.id}"))  # type: ignore[attr-defined]

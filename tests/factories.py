@@ -151,3 +151,32 @@ def policy_file(tmp: Path, **guard: object) -> Path:
     path = tmp / "policy.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
+
+
+def seal_png(path: Path, size: int = 240) -> Path:
+    """A red company seal (公章) as a PNG: a ring and a star on transparency."""
+    import math
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((6, 6, size - 6, size - 6), outline=(200, 20, 20, 255), width=size // 20)
+    c, points = size / 2, []
+    for i in range(10):
+        r = size / 5 if i % 2 == 0 else size / 12
+        a = math.pi / 2 + i * math.pi / 5
+        points.append((c + r * math.cos(a), c - r * math.sin(a)))
+    draw.polygon(points, fill=(200, 20, 20, 255))
+    img.save(path)
+    return path
+
+
+def logo_png(path: Path) -> Path:
+    """A small lender logo as a PNG."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (300, 90), (20, 60, 140))
+    ImageDraw.Draw(img).rectangle((20, 20, 80, 70), fill=(255, 255, 255))
+    img.save(path)
+    return path

@@ -1,6 +1,9 @@
 """The evidence pack of a legal case as plain, JSON-able data (pure over rows read from the
-store): everything a lawyer needs to act. ID numbers, phones and emails are masked; letters are
-listed with the SHA-256 of the archived PDF, so the firm can check the copies it gets."""
+store): everything a lawyer needs to act. ID numbers, phones and emails are masked unless the
+export is an audited unmasked one (a firm filing a claim needs the real identity); letters are
+listed with the SHA-256 of the archived PDF, so the firm can check the copies it gets. Amounts
+are decimal strings, rates decimal fractions, and every timestamp is ISO 8601 to the second
+with the lender's UTC offset."""
 
 from __future__ import annotations
 
@@ -10,9 +13,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from arrears.money import from_cents
 from arrears.privacy import mask_email, mask_id_number, mask_phone, mask_recipient
+from arrears.templating.formats import moment
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,23 @@ class PackLender:
     name: str
     name_en: str
     address: str
+    timezone: str = "Asia/Shanghai"  # timestamps are stated in the lender's time
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """How much identity a pack shows: masked (the default), or — for an outside firm filing a
+    claim — the clear ID number (decrypted by the caller), phone and email, with who asked, why
+    and the audit record it was logged under."""
+
+    unmasked: bool = False
+    id_number: str = ""
+    actor: str = ""
+    reason: str = ""
+    audit_id: int | None = None
+
+
+MASKED = Disclosure()
 
 
 def _plain(value: Any) -> Any:
@@ -80,11 +102,18 @@ def _position(p: Any | None) -> dict[str, Any] | None:
     return {"as_of": p.as_of, "dpd": p.dpd, "stage": p.stage} | {k: _money(v) for k, v in amounts.items()}
 
 
-def _contact(c: Any) -> dict[str, Any]:
+def _at(value: Any, zone: ZoneInfo) -> str:
+    """A stored timestamp (aware, or naive UTC as SQLite gives raw rows back) as ISO 8601 to the
+    second in the lender's timezone; "" when there is none."""
+    return moment(value, zone).isoformat() if value else ""
+
+
+def _contact(c: Any, zone: ZoneInfo, d: Disclosure) -> dict[str, Any]:
     return {
-        "as_of": c.as_of, "channel": c.channel, "template": c.template, "to": mask_recipient(c.channel, c.recipient),
+        "as_of": c.as_of, "channel": c.channel, "template": c.template,
+        "to": c.recipient if d.unmasked else mask_recipient(c.channel, c.recipient),
         "status": c.status, "reason": c.reason or "", "provider_id": c.provider_id or "",
-        "error_code": c.error_code or "", "sent_at": c.sent_at, "delivered_at": c.delivered_at,
+        "error_code": c.error_code or "", "sent_at": _at(c.sent_at, zone), "delivered_at": _at(c.delivered_at, zone),
     }  # fmt: skip
 
 
@@ -96,30 +125,45 @@ def _letter(t: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def evidence_pack(r: EvidenceRows, lender: PackLender) -> dict[str, Any]:
+def _borrower(b: Any, d: Disclosure) -> dict[str, Any]:
+    if d.unmasked:
+        identity = {"id_number": d.id_number, "phone": b.phone or "", "email": b.email or ""}
+    else:
+        identity = {
+            "id_number": mask_id_number(b.id_number), "phone": mask_phone(b.phone), "email": mask_email(b.email)
+        }  # fmt: skip
+    return {"borrower_id": b.borrower_id, "name": b.name} | identity | {"address": b.address or ""}
+
+
+def _disclosure(d: Disclosure) -> dict[str, Any]:
+    if not d.unmasked:
+        return {"masked": True}
+    return {"masked": False, "exported_by": d.actor, "reason": d.reason, "audit_id": d.audit_id}
+
+
+def evidence_pack(r: EvidenceRows, lender: PackLender, disclosure: Disclosure = MASKED) -> dict[str, Any]:
     """The pack's content as plain JSON-able data (strings, numbers, lists, dicts)."""
-    loan, b = r.loan, r.borrower
+    loan, b, zone = r.loan, r.borrower, ZoneInfo(lender.timezone)
     data = {
         "legal_case": _legal_case(r),
+        "disclosure": _disclosure(disclosure),
         "lender": {"name": lender.name, "name_en": lender.name_en, "address": lender.address},
         "loan": _pick(
             loan, "loan_no", "product", "currency", "principal", "annual_rate", "penalty_rate_daily", "late_fee",
             "grace_days", "contract_date",
         ),  # fmt: skip
-        "borrower": {
-            "borrower_id": b.borrower_id, "name": b.name, "id_number": mask_id_number(b.id_number),
-            "phone": mask_phone(b.phone), "email": mask_email(b.email), "address": b.address or "",
-        },  # fmt: skip
+        "borrower": _borrower(b, disclosure),
         "position": _position(r.position),
         "schedule": [
             _pick(i, "seq", "due_date", principal="principal_due", interest="interest_due", fees="fee_due")
             for i in r.schedule
         ],
         "payments": [_pick(p, "paid_on", "amount", "reference") for p in r.payments],
-        "contacts": [_contact(c) for c in r.contacts],
+        "contacts": [_contact(c, zone, disclosure) for c in r.contacts],
         "letters": [_letter(t) for t in r.letters],
         "calls": [
-            _pick(k, "as_of", "collector", "status") | {"outcome": k.outcome or ""} | _pick(k, "note", "logged_at")
+            _pick(k, "as_of", "collector", "status", "note")
+            | {"outcome": k.outcome or "", "logged_at": _at(k.logged_at, zone)}
             for k in r.calls
         ],
         "promises": [
@@ -135,6 +179,8 @@ def evidence_pack(r: EvidenceRows, lender: PackLender) -> dict[str, Any]:
                   "status")
             for h in r.hardship
         ],  # fmt: skip
-        "timeline": [_pick(e, "day", "at", "kind", "actor", "source", "detail") for e in r.timeline],
+        "timeline": [
+            _pick(e, "day", "kind", "actor", "source", "detail") | {"at": _at(e.at, zone)} for e in r.timeline
+        ],
     }
     return json.loads(json.dumps(data, default=_plain, ensure_ascii=False))  # type: ignore[no-any-return]

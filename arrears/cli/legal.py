@@ -8,11 +8,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from arrears.cli.common import By, OnDay, actor, day, fail, out, transaction, wall
+from arrears.cli.common import By, OnDay, actor, day, fail, open_engine, out, transaction, wall
 from arrears.money import from_cents
 from arrears.settings import get_settings
-from arrears.steps.legal import evidence_packs, write_index, write_pack
+from arrears.steps.legal import export_packs
 from arrears.store.legal import legal_case, legal_cases, update_task
+from arrears.vault import VaultUnavailable, vault_from
 
 legal_app = typer.Typer(help="Legal cases and their tasks.", no_args_is_help=True)
 
@@ -73,24 +74,42 @@ def legal_update(
 def legal_export(
     references: Annotated[list[str] | None, typer.Argument(help="Legal cases (default: every open one).")] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write to.")] = Path("var/legal"),
+    unmasked: Annotated[
+        bool, typer.Option("--unmasked", help="Real ID numbers, phones and emails (for filing a claim); audited.")
+    ] = False,
+    reason: Annotated[str | None, typer.Option(help="Why the real identity data leaves (with --unmasked).")] = None,
+    by: By = None,
 ) -> None:
     """Hand-off for the legal team or an outside firm: an evidence pack per case (PDF + JSON
-    sidecar: contract, schedule, payments, every contact with its outcome, letters with
-    checksums, promises, disputes) and an index of the cases as CSV and JSON.
+    sidecar: contract, schedule, payments, every contact with its outcome, the letters
+    themselves with their checksums, promises, disputes) and an index of the cases as CSV and
+    JSON. Every export is recorded (who, when, which cases, where, each file's SHA-256); an
+    ``--unmasked`` one needs a ``--reason`` and is recorded before any file is written.
 
-    Example: arrears legal export --out ./handoff
+    Example: arrears legal export LC-20261123-LN00000042 --out ./handoff --unmasked --reason "claim, firm X" --by li.na
     """
     settings = get_settings()
+    if unmasked and not (reason or "").strip():
+        fail("--unmasked needs --reason: say why the real identity data leaves (it is recorded in the export audit)")
+    try:
+        vault = vault_from(settings) if unmasked else None
+    except VaultUnavailable as e:
+        fail(str(e))
     with transaction() as conn:
         cases = [c for c in legal_cases(conn) if (c.reference in references if references else c.status == "open")]
-        if references:
-            missing = set(references) - {c.reference for c in cases}
-            if missing:
-                fail(f"no legal case {', '.join(sorted(missing))}")
-        packs = evidence_packs(conn, [c.reference for c in cases], settings)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for data in packs:
-        pdf, sidecar = write_pack(data, out_dir, settings)
+    if references:
+        missing = set(references) - {c.reference for c in cases}
+        if missing:
+            fail(f"no legal case {', '.join(sorted(missing))}")
+    engine = open_engine(settings)
+    try:
+        done = export_packs(
+            engine, [c.reference for c in cases], out_dir, settings, actor=actor(by), at=wall(), vault=vault,
+            reason=(reason or "").strip(),
+        )  # fmt: skip
+    finally:
+        engine.dispose()
+    for pdf, sidecar in done.packs:
         out.print(f"{pdf.resolve()}\n{sidecar.resolve()}")
-    write_index(packs, out_dir)
-    out.print(f"{len(packs)} legal cases exported to {out_dir.resolve()}")
+    kind = "UNMASKED (real identity data) " if unmasked else ""
+    out.print(f"{len(done.packs)} legal cases exported {kind}to {out_dir.resolve()}; export audit #{done.audit_id}")

@@ -102,7 +102,7 @@ def build_html(job: ChunkJob) -> tuple[str, list[LetterFacts], list[LetterFailur
 
 UA_ELEMENTS = frozenset(
     {"html", "head", "title", "meta", "body", "section", "div", "p", "h1", "table", "tbody", "tr"}
-    | {"td", "th", "b", "strong", "br"}
+    | {"td", "th", "b", "strong", "br", "img"}
 )
 
 

@@ -21,6 +21,7 @@ from arrears.money import ratio
 from arrears.reports import charts
 from arrears.reports.summary import roll_rate_table
 from arrears.templating import TEMPLATES
+from arrears.templating.lender import data_uri
 
 DEFAULT_DAYS = 30
 
@@ -73,10 +74,7 @@ class Letterhead:
     logo: Path | None = None
 
     def logo_uri(self) -> str | None:
-        if self.logo is None:
-            return None
-        kind = {".svg": "svg+xml", ".jpg": "jpeg", ".jpeg": "jpeg"}.get(self.logo.suffix.lower(), "png")
-        return f"data:image/{kind};base64," + base64.b64encode(self.logo.read_bytes()).decode()
+        return data_uri(self.logo)
 
 
 def write_report(

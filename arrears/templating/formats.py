@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 from typing import IO
@@ -27,6 +27,27 @@ def money(amount: Decimal, currency: str, locale: str) -> str:
 
 def long_date(value: date, locale: str) -> str:
     return format_date(value, format="long", locale=babel_locale(locale))
+
+
+def coded_amount(amount: Decimal | str, currency: str) -> str:
+    """An amount as a filing states it, whatever the reader's locale: ISO code, grouped, two
+    decimals (``USD 6,000.00``). The amount is already whole cents: nothing is rounded here."""
+    return f"{currency} {Decimal(amount):,.2f}"
+
+
+def moment(value: datetime | str, zone: tzinfo) -> datetime:
+    """A stored timestamp in ``zone``, to the second. A naive value is UTC: SQLite hands raw rows
+    back without the offset the columns were written with (see ``models.types.AwareDateTime``)."""
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return at.astimezone(zone).replace(microsecond=0)
+
+
+def stamp(value: datetime | str) -> str:
+    """``2026-11-23 08:05:12 +08:00``: an ISO timestamp as people read one, offset kept."""
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    offset = at.strftime("%z")
+    return at.strftime("%Y-%m-%d %H:%M:%S ") + (f"{offset[:3]}:{offset[3:]}" if offset else "")
 
 
 def percent(rate: Decimal) -> str:

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
+from pathlib import Path
 
 from arrears.settings import Settings
+
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
+
+
+def data_uri(path: Path | None) -> str | None:
+    """An image file (logo, seal) inlined as a ``data:`` URI, so a document carries it wherever it
+    is laid out (a letter worker, a report opened on another machine); None without one."""
+    if path is None:
+        return None
+    return f"data:{IMAGE_TYPES[path.suffix.lower()]};base64," + base64.b64encode(path.read_bytes()).decode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +43,8 @@ class Letterhead(Lender):
     bank_name_zh: str
     bank_name_en: str
     bank_account: str
+    logo: str | None = None  # data: URI of ARREARS_LENDER_LOGO, in the letterhead
+    seal: str | None = None  # data: URI of ARREARS_LENDER_SEAL (公章 / signature), over the signature
 
 
 def lender_from(s: Settings) -> Lender:
@@ -41,4 +55,5 @@ def letterhead_from(s: Settings) -> Letterhead:
     return Letterhead(
         s.lender_name_en, s.lender_name_zh, s.lender_hotline, s.lender_email, s.lender_pay_url,
         s.lender_address_zh, s.lender_address_en, s.lender_bank_name_zh, s.lender_bank_name_en, s.lender_bank_account,
+        data_uri(s.lender_logo), data_uri(s.lender_seal),
     )  # fmt: skip

@@ -249,3 +249,52 @@ def test_a_cff_font_is_copied_whole_and_still_renders(tmp_path):
     for f, facts in zip(result.files, letters, strict=True):
         assert any("Noto-Serif-CJK" in name for name in embedded_fonts(tmp_path / f.path))
         assert facts.borrower_name in flat(text_of(tmp_path / f.path))
+
+
+def _images(path: Path) -> list[tuple[int, int]]:
+    """(width, height) of each distinct image on the letter's pages (an image drawn through an
+    opacity group is listed once per reference: counted once)."""
+    found = {}
+    for page in PdfReader(path).pages:
+        for image in page.images:
+            found[image.name] = image.image.size
+    return list(found.values())
+
+
+def test_the_lenders_logo_heads_the_letter_and_its_seal_is_stamped_at_the_signature(tmp_path):
+    from arrears.templating.lender import data_uri
+    from tests.factories import logo_png, seal_png
+
+    logo, seal = logo_png(tmp_path / "logo.png"), seal_png(tmp_path / "seal.png")
+    lender = replace(LENDER, logo=data_uri(logo), seal=data_uri(seal))
+    job_ = ChunkJob("chunk", (letter(), letter(2, locale="en_US")), lender, str(tmp_path), FONT, "Asia/Shanghai")
+    result = render_chunk(job_)
+    assert not result.failures
+    for file in result.files:
+        path = tmp_path / file.path
+        assert sorted(_images(path)) == [(240, 240), (300, 90)], file.reference
+        assert len(PdfReader(path).pages) == 1  # still one sheet
+        assert "安信小贷" in text_of(path) or "Anxin Lending" in text_of(path)  # the seal covers nothing away
+
+
+def test_without_a_logo_or_seal_the_letter_carries_no_image(tmp_path):
+    (file,) = render_chunk(job(tmp_path, letter())).files
+    assert _images(tmp_path / file.path) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [("seal.gif", b"GIF89a", "give a PNG, JPEG or SVG image"), ("missing.png", None, "no such file")],
+)
+def test_a_bad_seal_or_logo_setting_is_refused_naming_the_setting(tmp_path, monkeypatch, name, content, reason):
+    from pydantic import ValidationError
+
+    from arrears.settings import Settings
+
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    monkeypatch.setenv("ARREARS_LENDER_SEAL", str(path))
+    with pytest.raises(ValidationError) as err:
+        Settings()
+    assert "lender_seal" in str(err.value) and reason in str(err.value)
