@@ -29,6 +29,7 @@ from arrears.db import make_engine
 from arrears.messaging.checks import check_policy_templates
 from arrears.policy import Policy, load_policy
 from arrears.providers.breaker import CircuitBreaker
+from arrears.providers.factory import require_providers
 from arrears.providers.ratelimit import TokenBucket
 from arrears.settings import Settings
 from arrears.store import leases
@@ -135,21 +136,26 @@ class RateLimits:
         self._breakers: dict[str, CircuitBreaker] = {}
         self._lock = threading.Lock()
 
-    def breaker(self, channel: str) -> CircuitBreaker:
+    def breaker(self, provider: str) -> CircuitBreaker:
         with self._lock:
-            if channel not in self._breakers:
+            if provider not in self._breakers:
                 s = self._settings
-                self._breakers[channel] = CircuitBreaker(s.breaker_failures, s.breaker_cooldown_s)
-            return self._breakers[channel]
+                self._breakers[provider] = CircuitBreaker(s.breaker_failures, s.breaker_cooldown_s)
+            return self._breakers[provider]
 
-    def bucket(self, channel: str) -> TokenBucket:
+    def bucket(self, provider: str) -> TokenBucket:
+        """The provider's rate: requests per second as it counts them (``ARREARS_<PROVIDER>_RATE_PER_S``;
+        Twilio's is ``ARREARS_SMS_RATE_PER_S``, SendGrid's ``ARREARS_EMAIL_RATE_PER_S``)."""
         with self._lock:
-            if channel not in self._buckets:
+            if provider not in self._buckets:
                 s = self._settings
-                rate = s.sms_rate_per_s if channel == "sms" else s.email_rate_per_s
+                rate = {
+                    "twilio": s.sms_rate_per_s, "sms": s.sms_rate_per_s, "sendgrid": s.email_rate_per_s,
+                    "email": s.email_rate_per_s, "aliyun": s.aliyun_rate_per_s, "smtp": s.smtp_rate_per_s,
+                }[provider]  # fmt: skip
                 # one slot of credit per sender thread: a slot missed while every thread was busy is caught up
-                self._buckets[channel] = TokenBucket(rate, burst=s.dispatch_threads)
-            return self._buckets[channel]
+                self._buckets[provider] = TokenBucket(rate, burst=s.dispatch_threads)
+            return self._buckets[provider]
 
 
 @dataclass(frozen=True)
@@ -170,9 +176,9 @@ class Runtime:
         policy = policy or load_policy(settings.policy_path)
         return cls(settings, engine, policy, InlineExecutor(), RateLimits(settings), clock or Clock())
 
-    def limiter(self, channel: str) -> TokenBucket:
+    def limiter(self, provider: str) -> TokenBucket:
         """One bucket per provider, shared by every dispatch task of this run."""
-        return self.limiters.bucket(channel)
+        return self.limiters.bucket(provider)
 
     @property
     def url(self) -> str:
@@ -188,6 +194,7 @@ def open_runtime(settings: Settings, clock: Clock | None = None) -> Iterator[Run
     """Engine, policy and a process pool (spawned: workers never inherit Prefect's threads)."""
     policy = load_policy(settings.policy_path)  # fail fast on a bad policy, before any work
     check_policy_templates(policy)
+    require_providers(settings, policy)  # a provider outside the data region, a template Alibaba registered otherwise
     engine = make_engine(settings.resolved_database_url)
     if settings.workers > 1:
         pool: Executor = ProcessPoolExecutor(settings.workers, mp_context=multiprocessing.get_context("spawn"))

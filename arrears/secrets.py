@@ -5,6 +5,8 @@ from __future__ import annotations
 
 TWILIO_TOKEN_BLOCK = "arrears-twilio-auth-token"  # noqa: S105 - a block name, not a secret
 SENDGRID_KEY_BLOCK = "arrears-sendgrid-api-key"
+ALIYUN_SECRET_BLOCK = "arrears-aliyun-access-key-secret"  # noqa: S105
+SMTP_PASSWORD_BLOCK = "arrears-smtp-password"  # noqa: S105
 DATA_KEYS_BLOCK = "arrears-data-keys"
 LOOKUP_KEY_BLOCK = "arrears-lookup-key"
 

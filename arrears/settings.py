@@ -97,6 +97,42 @@ class Settings(BaseSettings):
     sendgrid_from: str = ""
     sendgrid_api_host: str = "https://api.sendgrid.com"
     sendgrid_webhook_public_key: str = Field(default="", description="Event Webhook verification key (base64 DER).")
+    # Which provider carries each channel, and routes by recipient (arrears/providers/routing.py).
+    sms_provider: Literal["twilio", "aliyun"] = "twilio"
+    email_provider: Literal["sendgrid", "smtp"] = "sendgrid"
+    sms_routes: dict[str, str] = Field(
+        default={}, description='Phone prefix -> SMS provider, e.g. {"+86": "aliyun"} (JSON); longest prefix wins.'
+    )
+    email_routes: dict[str, str] = Field(
+        default={}, description='Address domain -> email provider, e.g. {".cn": "smtp"} (JSON).'
+    )
+    data_region: str = Field(
+        default="", description="ISO country personal data must stay in (e.g. CN): providers elsewhere are refused."
+    )
+    # Alibaba Cloud SMS (mainland China). Secret: here, or the Prefect Secret block
+    # `arrears-aliyun-access-key-secret`.
+    aliyun_access_key_id: str = ""
+    aliyun_access_key_secret: SecretStr = SecretStr("")
+    aliyun_sms_endpoint: str = Field(
+        default="dysmsapi.aliyuncs.com", description="host[:port], or http://127.0.0.1:PORT for the fake provider."
+    )
+    aliyun_region: str = Field(default="CN", description="Where that endpoint processes data.")
+    aliyun_report_token: SecretStr = Field(
+        default=SecretStr(""), description="Token in the SmsReport/SmsUp push URLs set in the console (?token=)."
+    )
+    aliyun_rate_per_s: float = Field(default=50.0, ge=0, description="Alibaba Cloud SMS requests/s; 0 = no limit.")
+    # SMTP (the lender's own mail server). Password: here, or the Prefect Secret block `arrears-smtp-password`.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_from: str = ""
+    smtp_ca_file: Path | None = Field(default=None, description="A CA to trust besides the system's (private server).")
+    smtp_region: str = Field(default="", description="Where the mail server is; empty = ARREARS_DATA_REGION.")
+    smtp_dsn: bool = Field(default=True, description="Ask for delivery status notifications (if the server has DSN).")
+    smtp_dsn_token: SecretStr = Field(default=SecretStr(""), description="Token of the webhook's /smtp/dsn URL.")
+    smtp_rate_per_s: float = Field(default=20.0, ge=0, description="SMTP messages per second; 0 = no limit.")
     # Where providers post delivery receipts (the public URL of `arrears webhooks`).
     webhook_base_url: str = "http://127.0.0.1:8765"
     webhook_replay_window_s: float = Field(

@@ -1,13 +1,17 @@
-"""The webhook app (``arrears webhooks``): Twilio status callbacks and inbound messages,
-and the SendGrid Event Webhook. Every request is verified with the provider's own SDK
-check before anything else is read from it; a bad or missing signature (or a SendGrid signature
-older than the replay window) gets 403 and changes nothing, a signed request that is not what
-the provider sends gets 400, a body over the size limit 413 — never a 500."""
+"""The webhook app (``arrears webhooks``): Twilio status callbacks and inbound messages, the
+SendGrid Event Webhook, Alibaba Cloud SMS delivery reports and replies, and SMTP delivery status
+notifications. Every request is verified before anything else is read from it — with the
+provider's own SDK check (Twilio, SendGrid), or, where the provider does not sign its pushes
+(Alibaba Cloud's HTTP push, a mail server piping its DSNs), by a secret token in the URL compared
+in constant time; a bad or missing signature or token (or a SendGrid signature older than the
+replay window) gets 403 and changes nothing, a verified request that is not what the provider
+sends gets 400, a body over the size limit 413 — never a 500."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,14 +24,17 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
+from arrears.providers import aliyun_reports
+from arrears.providers.dsn import NotADsn, parse_dsn
+from arrears.providers.receipts import Receipt
 from arrears.providers.sendgrid_email import SG_SIGNATURE, SG_TIMESTAMP
 from arrears.providers.twilio_sms import TWILIO_STOP_KEYWORDS
 from arrears.store.borrowers import borrowers_with_phone
-from arrears.store.events import opt_out, record_event
+from arrears.store.events import apply_receipt, opt_out, record_event
 from arrears.store.guard import record_conversation
 from models.message import DELIVERED, FAILED, SENT, UNDELIVERED
 
@@ -53,6 +60,8 @@ def create_app(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     replay_window_s: float = 600,
     max_body_bytes: int = MAX_BODY_BYTES,
+    aliyun_report_token: str = "",
+    smtp_dsn_token: str = "",
 ) -> Starlette:
     """``public_base_url`` is where providers reach this app: Twilio signs the full URL it called.
     ``replay_window_s``: how old a SendGrid signature may be (its timestamp is signed)."""
@@ -149,6 +158,47 @@ def create_app(
                 _apply_sendgrid(conn, ev, t)
         return Response(status_code=204)
 
+    async def tokened(request: Request, token: str) -> bytes | Response:
+        """The body of a request whose URL carries ``token`` (403 otherwise, or when none is set)."""
+        given = request.query_params.get("token", "")
+        if not token or not hmac.compare_digest(given.encode(), token.encode()):
+            return PlainTextResponse("forbidden", status_code=403)
+        body = await request.body()
+        if len(body) > max_body_bytes:
+            return PlainTextResponse("too large", status_code=413)
+        return body
+
+    def apply(receipts: list[Receipt]) -> None:
+        with engine.begin() as conn:
+            for r in receipts:
+                apply_receipt(conn, r, now())
+
+    async def aliyun_push(request: Request, parse: Callable[[bytes, datetime], list[Receipt]]) -> Response:
+        body = await tokened(request, aliyun_report_token)
+        if isinstance(body, Response):
+            return body
+        try:
+            apply(parse(body, now()))
+        except aliyun_reports.BadReport as err:
+            return PlainTextResponse(f"bad payload: {err}", status_code=400)
+        return JSONResponse(aliyun_reports.ACK)
+
+    async def aliyun_delivery(request: Request) -> Response:
+        return await aliyun_push(request, aliyun_reports.parse_reports)
+
+    async def aliyun_replies(request: Request) -> Response:
+        return await aliyun_push(request, aliyun_reports.parse_replies)
+
+    async def smtp_dsn(request: Request) -> Response:
+        body = await tokened(request, smtp_dsn_token)
+        if isinstance(body, Response):
+            return body
+        try:
+            apply(parse_dsn(body, now()))
+        except NotADsn as err:
+            return PlainTextResponse(f"bad payload: {err}", status_code=400)
+        return Response(status_code=204)
+
     async def health(_request: Request) -> Response:
         return PlainTextResponse("ok")
 
@@ -157,6 +207,9 @@ def create_app(
             Route("/twilio/status", twilio_status, methods=["POST"]),
             Route("/twilio/inbound", twilio_inbound, methods=["POST"]),
             Route("/sendgrid/events", sendgrid_events, methods=["POST"]),
+            Route("/aliyun/reports", aliyun_delivery, methods=["POST"]),
+            Route("/aliyun/replies", aliyun_replies, methods=["POST"]),
+            Route("/smtp/dsn", smtp_dsn, methods=["POST"]),
             Route("/healthz", health, methods=["GET"]),
         ]
     )

@@ -52,9 +52,9 @@ class OutboxMessage(SQLModel, table=True):
     not_before: datetime | None = Field(default=None, sa_type=AwareDateTime)  # deferred by the guard until then
     status: str = Field(default=QUEUED, max_length=12)
     reason: str | None = Field(default=None, max_length=300)  # why suppressed / failed / held
-    provider: str | None = Field(default=None, max_length=16)  # twilio | sendgrid | dry-run
+    provider: str | None = Field(default=None, max_length=16)  # twilio | sendgrid | aliyun | smtp | dry-run
     provider_id: str | None = Field(default=None, max_length=100)
-    error_code: str | None = Field(default=None, max_length=16)
+    error_code: str | None = Field(default=None, max_length=64)  # the provider's: 21610, isv.BUSINESS_LIMIT_CONTROL, 5.1.1
     attempts: int = 0
     lease_id: int | None = None  # the run that claimed it for its current attempt (see models.run.RunLease)
     queued_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
@@ -72,8 +72,9 @@ class MessageEvent(SQLModel, table=True):
     dedupe: str = Field(unique=True, max_length=300)
     message_id: int | None = Field(default=None, foreign_key="outbox_message.id", index=True)
     provider: str = Field(max_length=16)
-    provider_id: str | None = Field(default=None, max_length=100)
+    provider_id: str | None = Field(default=None, max_length=100, index=True)
     event: str = Field(max_length=32)
+    status: str | None = Field(default=None, max_length=12)  # what it moves its message to (applied late if early)
     detail: str | None = Field(default=None, max_length=300)
     occurred_at: datetime = Field(sa_type=AwareDateTime)
     received_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)

@@ -117,6 +117,8 @@ def providers(settings_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fa
         **local.env(),
         "ARREARS_SMS_RATE_PER_S": "0",
         "ARREARS_EMAIL_RATE_PER_S": "0",
+        "ARREARS_ALIYUN_RATE_PER_S": "0",
+        "ARREARS_SMTP_RATE_PER_S": "0",
         "ARREARS_RETRY_BASE_S": "0.05",
         "ARREARS_RETRY_MAX_S": "0.5",
         "ARREARS_LOOKUP_DELAY_S": "0.1",

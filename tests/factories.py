@@ -90,8 +90,10 @@ GOOD_INSTALLMENTS = [f"LN1,{k},2026-{k + 1:02d}-05,1000.00,180.00,0.00" for k in
 GOOD_PAYMENT = "LN1,2026-02-05,1180.00,PAY-1"
 
 
-def seed_outbox(engine, *messages, body="text", sending_at=None):  # type: ignore[no-untyped-def]
-    """One borrower, one loan and outbox rows given as (key, channel, recipient, status, provider_id)."""
+def seed_outbox(engine, *messages, body="text", sending_at=None, template="m1_gentle", locale="zh_CN", fields=None):  # type: ignore[no-untyped-def]
+    """One borrower, one loan and outbox rows given as (key, channel, recipient, status, provider_id);
+    ``fields``: the merge fields they were rendered with (a registered SMS template needs them)."""
+    import json
     from datetime import UTC, datetime
 
     from sqlalchemy import text
@@ -123,10 +125,11 @@ def seed_outbox(engine, *messages, body="text", sending_at=None):  # type: ignor
                     "channel": channel,
                     "borrower_id": "B1",
                     "loan_id": 1,
-                    "template": "m1_gentle",
-                    "locale": "zh_CN",
+                    "template": template,
+                    "locale": locale,
                     "recipient": recipient,
                     "body_text": body,
+                    "merge_fields": json.dumps(fields, ensure_ascii=False) if fields else None,
                     "sending_at": sending_at,
                     "status": status,
                     "provider_id": provider_id,

@@ -13,7 +13,7 @@ from typing import Any
 import typer
 from pydantic import ValidationError
 
-from arrears.cli import book, calls, cases, guard, keys, legal, letters, messages, ops, promises, run
+from arrears.cli import book, calls, cases, guard, keys, legal, letters, messages, ops, promises, providers, run
 from arrears.policy import PolicyError
 from arrears.providers.factory import ProviderNotConfigured
 from arrears.vault import VaultUnavailable
@@ -51,6 +51,8 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("keys", keys.keys_app),
     ("borrower", guard.borrower_app),
     ("automations", ops.automations_app),
+    ("providers", providers.providers_app),
+    ("bounces", providers.bounces_app),
 )
 
 

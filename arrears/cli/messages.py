@@ -130,7 +130,8 @@ def webhooks(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8765,
 ) -> None:
-    """Serve the webhook app: Twilio status callbacks and inbound STOP replies, SendGrid events.
+    """Serve the webhook app: Twilio status callbacks and inbound STOP replies, SendGrid events,
+    Alibaba Cloud SMS reports and replies, SMTP delivery status notifications.
 
     Providers must reach it at ARREARS_WEBHOOK_BASE_URL (signatures cover that URL).
 
@@ -143,6 +144,8 @@ def webhooks(
         sendgrid_public_key=s.sendgrid_webhook_public_key,
         public_base_url=s.webhook_base_url,
         replay_window_s=s.webhook_replay_window_s,
+        aliyun_report_token=s.aliyun_report_token.get_secret_value(),
+        smtp_dsn_token=s.smtp_dsn_token.get_secret_value(),
     )
     out.print(f"webhooks on http://{host}:{port} (public URL {s.webhook_base_url})")
     uvicorn.run(app, host=host, port=port, log_level="warning")
@@ -152,18 +155,24 @@ def fake_providers(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8766,
     webhook_base: Annotated[str, typer.Option(help="Where to post callbacks (the webhook app).")] = "",
     callbacks: Annotated[bool, typer.Option(help="Post delivery callbacks and events.")] = True,
+    smtp_port: Annotated[int, typer.Option(help="The fake mail server's port (0: any free one).")] = 8767,
 ) -> None:
-    """Serve the fake Twilio + SendGrid on 127.0.0.1 and print the settings that point Arrears at it.
+    """Serve the fake Twilio, SendGrid, Alibaba Cloud SMS and mail server on 127.0.0.1 and print the
+    settings that point Arrears at them.
 
     Example: arrears fake-providers --port 8766 --webhook-base http://127.0.0.1:8765
     """
     settings = get_settings()
     creds = stable_credentials(settings.var_dir)  # the same on every start: a restart breaks no one's settings
-    fake = FakeProviders(port=port, webhook_base=webhook_base or settings.webhook_base_url, credentials=creds)
+    fake = FakeProviders(
+        port=port, webhook_base=webhook_base or settings.webhook_base_url, credentials=creds, smtp_port=smtp_port,
+        folder=settings.var_dir.resolve() / "fake-smtp",
+    )  # fmt: skip
     fake.state.callbacks = callbacks
     fake.start()
     # plain lines, never wrapped (they are pasted into shells): not the console's rich printing
-    print(f"# fake Twilio + SendGrid on {fake.url}; control API under {fake.url}/_fake/", flush=True)
+    print(f"# fake Twilio, SendGrid, Alibaba Cloud SMS on {fake.url}; control API at {fake.url}/_fake/", flush=True)
+    print(f"# fake mail server (SMTP, STARTTLS, AUTH, DSN) on 127.0.0.1:{fake.mail.port}", flush=True)
     print(f"# credentials kept in {settings.var_dir.resolve() / 'fake-providers.json'} (stable across restarts)")
     for k, v in fake.env().items():
         print(f"export {k}={shlex.quote(v)}", flush=True)

@@ -23,6 +23,7 @@ from arrears.cli.common import (
     quiet_prefect,
 )  # fmt: skip
 from arrears.messaging.checks import check_policy_templates
+from arrears.providers.factory import require_providers
 from arrears.reports.day import DaySummary
 from arrears.settings import Settings, get_settings
 from arrears.store.summary import read_day_summary
@@ -45,7 +46,9 @@ def run(as_of: AsOf = None, now: Now = None, dry_run: DryRun = False, here: Here
     settings = get_settings()
     clock = parse_now(now)
     day = parse_day(as_of, settings) if as_of or clock is None else settings.today(clock)
-    check_policy_templates(policy())  # a bad policy is told here, in one message, before any work
+    rules = policy()
+    check_policy_templates(rules)  # a bad policy is told here, in one message, before any work
+    require_providers(settings, rules)  # likewise a provider outside the data region or a template mismatch
     quiet_prefect()
     engine = open_engine(settings)
     from arrears.ops import runs  # noqa: PLC0415 - Prefect is heavy: only for the commands that run flows
@@ -124,7 +127,9 @@ def backfill(
     start, end = parse_day(first, settings, "--from"), parse_day(last, settings, "--to")
     if end < start:
         raise typer.BadParameter(f"--to {end} is before --from {start}", param_hint="--to")
-    check_policy_templates(policy())
+    rules = policy()
+    check_policy_templates(rules)
+    require_providers(settings, rules)
     quiet_prefect()
     open_engine(settings)
     from arrears.ops.runs import tagged  # noqa: PLC0415 - imports Prefect: only when a flow runs

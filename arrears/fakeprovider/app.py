@@ -1,5 +1,5 @@
 """The fake's HTTP API: Twilio Messages (create, list), SendGrid v3 mail send and
-Email Activity, plus ``/_fake`` control endpoints."""
+Email Activity, Alibaba Cloud SMS (``arrears.fakeprovider.aliyun``), plus ``/_fake`` control endpoints."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from arrears.fakeprovider.aliyun import aliyun_routes
 from arrears.fakeprovider.callbacks import Callbacks
 from arrears.fakeprovider.state import E164, EMAIL, FakeState, Fault, new_sid, now, rfc2822
+from arrears.fakeprovider.transport import drop_connection
 from arrears.providers.twilio_sms import TWILIO_STOP_KEYWORDS
 
 TWILIO_MESSAGES = "/2010-04-01/Accounts/{sid}/Messages.json"
@@ -57,15 +59,6 @@ def build_app(state: FakeState, callbacks: Callbacks) -> Starlette:
         if fault.kind == "slow":
             await asyncio.sleep(fault.delay_s)
         return None, fault
-
-    def drop_connection(request: Request) -> Response:
-        """Abort the TCP connection without an answer (uvicorn's request cycle owns the transport)."""
-        cycle = getattr(request.receive, "__self__", None)
-        transport = getattr(cycle, "transport", None)
-        if transport is None:
-            raise RuntimeError("cannot reach the connection to drop it")
-        transport.abort()
-        return Response(status_code=499)  # never reaches the client
 
     async def before_taking(request: Request, provider: str, what: str) -> tuple[Response | None, Fault | None]:
         """A fault that strikes before the message is taken: an error answer, or a dropped connection."""
@@ -228,7 +221,7 @@ def build_app(state: FakeState, callbacks: Callbacks) -> Starlette:
     # -- control ------------------------------------------------------------------
     async def control_state(_request: Request) -> Response:
         snap = state.snapshot()
-        for kind in ("sms", "emails"):  # copies: what the fake received stays as it was (lookups read it)
+        for kind in ("sms", "emails", "aliyun_sms", "smtp_emails"):  # copies: what it received stays as it was
             snap[kind] = [{**m, "received_at": m["created"].timestamp()} for m in snap[kind]]
             for m in snap[kind]:
                 del m["created"]
@@ -259,6 +252,7 @@ def build_app(state: FakeState, callbacks: Callbacks) -> Starlette:
             Route(TWILIO_MESSAGES, twilio_list, methods=["GET"]),
             Route("/v3/mail/send", sendgrid_send, methods=["POST"]),
             Route("/v3/messages", sendgrid_activity, methods=["GET"]),
+            *aliyun_routes(state, callbacks),
             Route("/_fake/state", control_state, methods=["GET"]),
             Route("/_fake/faults", control_faults, methods=["POST"]),
             Route("/_fake/reset", control_reset, methods=["POST"]),

@@ -93,6 +93,10 @@ class Callbacks:
         payload = json.dumps(batch)
         self._queue.put((f"{self.state.webhook_base}/sendgrid/events", {}, payload))
 
+    def post(self, url: str, body: str, content_type: str) -> None:
+        """An unsigned push (Alibaba Cloud's reports, a mail server's DSN): the URL carries its token."""
+        self._queue.put((url, {"Content-Type": content_type}, body))
+
     def _post_twilio(self, url: str, params: dict[str, str]) -> None:
         signature = RequestValidator(self.state.auth_token).compute_signature(url, params)
         self._queue.put((url, {"X-Twilio-Signature": signature}, urlencode(params)))
@@ -106,6 +110,8 @@ class Callbacks:
             try:
                 if "X-Twilio-Signature" in headers:
                     headers = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+                elif "Content-Type" in headers:
+                    pass  # posted as given
                 else:
                     ts = str(int(time.time()))
                     headers = {

@@ -4,8 +4,10 @@ the foreground (``arrears fake-providers``)."""
 from __future__ import annotations
 
 import socket
+import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +16,7 @@ import uvicorn
 from arrears.fakeprovider.app import build_app
 from arrears.fakeprovider.callbacks import Callbacks
 from arrears.fakeprovider.credentials import FakeCredentials
+from arrears.fakeprovider.smtp import SMTP_USER, FakeMailServer
 from arrears.fakeprovider.state import FakeState, Fault
 from arrears.webhooks import create_app
 
@@ -61,16 +64,28 @@ class BackgroundServer:
 
 class FakeProviders:
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, webhook_base: str = "", credentials: FakeCredentials | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        webhook_base: str = "",
+        credentials: FakeCredentials | None = None,
+        smtp_port: int = 0,
+        folder: Path | None = None,
     ) -> None:
         """``credentials``: the ones to answer to (``stable_credentials(var_dir)`` for a fake that
-        restarts); default fresh random ones (tests)."""
+        restarts); default fresh random ones (tests). ``folder``: where the mail server's
+        certificate goes (default a temporary folder); ``smtp_port`` 0 picks a free one."""
         creds = credentials or FakeCredentials.new()
         self.state = FakeState(
-            auth_token=creds.auth_token, api_key=creds.api_key, webhook_base=webhook_base.rstrip("/")
-        )
+            auth_token=creds.auth_token, api_key=creds.api_key, webhook_base=webhook_base.rstrip("/"),
+            aliyun_key_id=creds.aliyun_key_id, aliyun_key_secret=creds.aliyun_key_secret,
+            aliyun_report_token=creds.aliyun_report_token, smtp_password=creds.smtp_password,
+            smtp_dsn_token=creds.smtp_dsn_token,
+        )  # fmt: skip
         self.callbacks = Callbacks(self.state, creds.event_key())
         self.server = BackgroundServer(build_app(self.state, self.callbacks), host, port)
+        folder = folder or Path(tempfile.mkdtemp(prefix="arrears-fake-smtp-"))
+        self.mail = FakeMailServer(self.state, self.callbacks, folder, smtp_port or free_port())
 
     @property
     def url(self) -> str:
@@ -87,13 +102,26 @@ class FakeProviders:
             "ARREARS_SENDGRID_API_KEY": self.state.api_key,
             "ARREARS_SENDGRID_FROM": "collections@anxin.example",
             "ARREARS_SENDGRID_WEBHOOK_PUBLIC_KEY": self.callbacks.public_key,
+            "ARREARS_ALIYUN_SMS_ENDPOINT": self.url,
+            "ARREARS_ALIYUN_ACCESS_KEY_ID": self.state.aliyun_key_id,
+            "ARREARS_ALIYUN_ACCESS_KEY_SECRET": self.state.aliyun_key_secret,
+            "ARREARS_ALIYUN_REPORT_TOKEN": self.state.aliyun_report_token,
+            "ARREARS_SMTP_HOST": "127.0.0.1",
+            "ARREARS_SMTP_PORT": str(self.mail.port),
+            "ARREARS_SMTP_USERNAME": SMTP_USER,
+            "ARREARS_SMTP_PASSWORD": self.state.smtp_password,
+            "ARREARS_SMTP_FROM": "collections@anxin.example",
+            "ARREARS_SMTP_CA_FILE": str(self.mail.ca_file),
+            "ARREARS_SMTP_DSN_TOKEN": self.state.smtp_dsn_token,
         }
 
     def start(self) -> FakeProviders:
         self.server.start()
+        self.mail.start()
         return self
 
     def stop(self) -> None:
+        self.mail.stop()
         self.server.stop()
         self.callbacks.close()
 
@@ -117,6 +145,16 @@ class FakeProviders:
     def emails(self) -> list[dict[str, Any]]:
         with self.state.lock:
             return list(self.state.emails)
+
+    @property
+    def aliyun_sms(self) -> list[dict[str, Any]]:
+        with self.state.lock:
+            return list(self.state.aliyun_sms)
+
+    @property
+    def smtp_emails(self) -> list[dict[str, Any]]:
+        with self.state.lock:
+            return list(self.state.smtp_emails)
 
     def reply(self, sender: str, body: str, to: str = "+15005550006") -> int:
         """A borrower texts back (e.g. STOP): the fake posts it, signed, to the webhook app."""
@@ -147,6 +185,8 @@ class LocalProviders:
                 twilio_auth_token=self.fake.state.auth_token,
                 sendgrid_public_key=self.fake.callbacks.public_key,
                 public_base_url=f"http://127.0.0.1:{port}",  # Twilio signs the URL it calls
+                aliyun_report_token=self.fake.state.aliyun_report_token,
+                smtp_dsn_token=self.fake.state.smtp_dsn_token,
             ),
             port=port,
         )

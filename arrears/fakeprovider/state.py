@@ -21,7 +21,7 @@ class Fault:
     (accept the message, then stall past the client's timeout so the answer is lost),
     drop (abort the connection before taking the message), drop_after (take it, then abort)."""
 
-    provider: str  # twilio | sendgrid
+    provider: str  # twilio | sendgrid | aliyun | smtp (and twilio-lookup, sendgrid-lookup, aliyun-lookup)
     kind: str
     count: int = 1
     retry_after_s: float = 1.0
@@ -34,12 +34,19 @@ class FakeState:
     # fresh credentials per fake: nothing secret-looking lives in the repo
     auth_token: str = field(default_factory=lambda: secrets.token_hex(16))
     api_key: str = field(default_factory=lambda: "SG." + secrets.token_urlsafe(24))
+    aliyun_key_id: str = field(default_factory=lambda: "LTAI" + secrets.token_hex(10))
+    aliyun_key_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    aliyun_report_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    smtp_password: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    smtp_dsn_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     webhook_base: str = ""  # where to post Twilio inbound messages and SendGrid events
     callbacks: bool = True
     invalid_numbers: set[str] = field(default_factory=set)
     stopped_numbers: set[str] = field(default_factory=set)
     sms: list[dict[str, Any]] = field(default_factory=list)
     emails: list[dict[str, Any]] = field(default_factory=list)
+    aliyun_sms: list[dict[str, Any]] = field(default_factory=list)  # what Alibaba Cloud SMS took
+    smtp_emails: list[dict[str, Any]] = field(default_factory=list)  # what the SMTP server took
     requests: list[tuple[str, str, int]] = field(default_factory=list)  # provider, method path, status
     faults: deque[Fault] = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -62,6 +69,8 @@ class FakeState:
         with self.lock:
             self.sms.clear()
             self.emails.clear()
+            self.aliyun_sms.clear()
+            self.smtp_emails.clear()
             self.requests.clear()
             self.faults.clear()
             self.invalid_numbers.clear()
@@ -72,6 +81,8 @@ class FakeState:
             return {
                 "sms": list(self.sms),
                 "emails": list(self.emails),
+                "aliyun_sms": list(self.aliyun_sms),
+                "smtp_emails": list(self.smtp_emails),
                 "requests": list(self.requests),
                 "faults": [asdict(f) for f in self.faults],
             }

@@ -161,7 +161,7 @@ def compose(
                 "body_text": r.text,
                 "body_html": r.html,
                 "segments": r.size.segments if r.size else None,
-                "merge_fields": json.dumps(merge_fields(facts), ensure_ascii=False) if a.channel == "email" else None,
+                "merge_fields": json.dumps(merge_fields(facts), ensure_ascii=False),  # batched email, registered SMS
                 "letter_key": letter_key,
                 "status": SUPPRESSED if reason else QUEUED,
                 "reason": reason,

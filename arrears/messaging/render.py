@@ -60,6 +60,7 @@ def merge_fields(facts: MessageFacts) -> dict[str, str]:
         "penalty": cash(facts.overdue_penalty),
         "fees": cash(facts.overdue_fees),
         "total": cash(facts.overdue_total),
+        "minimum": cash(facts.minimum_payment),
         "due_amount": cash(facts.next_amount_due),
         "promise_amount": cash(facts.promise_amount),
         "paid": cash(facts.paid_amount),

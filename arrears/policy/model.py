@@ -27,6 +27,7 @@ from arrears.policy.sections import (
     MessagesSpec,
     ProductSpec,
     PromisesSpec,
+    ProvidersSpec,
     RetentionSpec,
     RiskSpec,
     StagesSpec,
@@ -57,6 +58,7 @@ class Policy(Strict):
     escalation: EscalationSpec = EscalationSpec()
     guard: GuardSpec = GuardSpec()
     retention: RetentionSpec = RetentionSpec()
+    providers: ProvidersSpec = ProvidersSpec()
 
     @model_validator(mode="after")
     def _strategy_names_stages(self) -> Policy:

@@ -163,6 +163,31 @@ class MessagesSpec(Strict):
     preview_mask: bool = True
 
 
+class RegisteredTemplateSpec(Strict):
+    """One Arrears template as registered with a provider that sends only approved templates:
+    its template code per locale, and a signature of its own if it differs from the provider's."""
+
+    sign_name: str | None = Field(default=None, min_length=1, max_length=32)
+    zh_CN: str | None = Field(default=None, pattern=r"^SMS_\d+$")  # noqa: N815 - the locale is the key
+    en_US: str | None = Field(default=None, pattern=r"^SMS_\d+$")  # noqa: N815
+
+    def code(self, locale: str) -> str | None:
+        return {"zh_CN": self.zh_CN, "en_US": self.en_US}.get(locale)
+
+
+class AliyunSmsSpec(Strict):
+    """Alibaba Cloud SMS (阿里云短信): the registered signature (短信签名) and, per Arrears SMS
+    template, the registered template codes (模板CODE). The registered texts are kept in
+    ``templates/providers/aliyun/sms/<locale>/<template>.txt`` and checked against ours."""
+
+    sign_name: str = Field(default="", max_length=32)
+    templates: dict[str, RegisteredTemplateSpec] = {}
+
+
+class ProvidersSpec(Strict):
+    aliyun: AliyunSmsSpec = AliyunSmsSpec()
+
+
 class LettersSpec(Strict):
     deadline_days: int = Field(default=15, ge=1, le=90)  # "pay by": letter date + 15 days
     dispute_days: int = Field(default=15, ge=1, le=90)  # how long the borrower has to dispute in writing

@@ -22,6 +22,7 @@ from arrears.providers.http import retry_after_s
 from arrears.providers.outcomes import (
     Accepted,
     Envelope,
+    ErrorKind,
     LookupFailed,
     Outcome,
     PerThread,
@@ -50,6 +51,10 @@ class SendGridCredentials:
 
 class SendGridEmail:
     name = "sendgrid"
+    channel = "email"
+    region = "US"  # SendGrid (Twilio) processes mail in the United States
+    max_batch = 1000  # personalizations per v3 mail send request
+    shared_content = True
 
     def __init__(self, credentials: SendGridCredentials, sender: str, sender_name: str = "") -> None:
         self.credentials = credentials
@@ -62,6 +67,11 @@ class SendGridEmail:
 
     def prepare(self) -> None:
         self._client()
+
+    def classify(self, code: str) -> ErrorKind:
+        """HTTP 429 and 5xx are retried; any other 4xx (a bad address, a bad request) is permanent.
+        Opt-outs (unsubscribe, spam report, hard bounce) arrive as events, not send errors."""
+        return "retryable" if code == "429" or code.startswith("5") else "permanent"
 
     def request_body(self, batch: list[Envelope], shared: Shared | None = None) -> dict[str, Any]:
         """One message as-is, or a batch with substitution tags (``shared``)."""
@@ -109,7 +119,7 @@ class SendGridEmail:
             status = int(err.status_code)
             reason = _error_text(err.body)
             if status == 429:
-                return Retryable("429", reason, retry_after_s(dict(err.headers or {})), definite=True)
+                return Retryable("429", reason, retry_after_s(dict(err.headers or {})), definite=True, throttled=True)
             if status >= 500:
                 return Retryable(str(status), reason)
             return Rejected(str(status), reason)

@@ -21,8 +21,10 @@ from twilio.rest import Client
 
 from arrears.providers.http import retry_after_s
 from arrears.providers.outcomes import (
+    OPT_OUT_CODES,
     Accepted,
     Envelope,
+    ErrorKind,
     LookupFailed,
     Outcome,
     PerThread,
@@ -71,6 +73,10 @@ class TwilioSms:
     """One SMS per request. ``sender`` is a phone number or a Messaging Service SID (MG...)."""
 
     name = "twilio"
+    channel = "sms"
+    region = "US"  # Twilio processes and stores messages in the United States
+    max_batch = 1
+    shared_content = False
 
     def __init__(self, credentials: TwilioCredentials, sender: str, status_callback_base: str) -> None:
         self.credentials = credentials
@@ -83,6 +89,15 @@ class TwilioSms:
 
     def prepare(self) -> None:
         self._client().api.v2010.account.messages  # noqa: B018 - loads the SDK's resource modules
+
+    def classify(self, code: str) -> ErrorKind:
+        """429/20429 (too many requests) and 5xx/20500 are retried; 21610 (the recipient sent
+        STOP) is an opt-out; every other 4xx code (21211 invalid number, ...) is permanent."""
+        if code in OPT_OUT_CODES:
+            return "opt_out"
+        if code in ("429", "20429") or code.startswith("5") and len(code) in (3, 5):
+            return "retryable"
+        return "permanent"
 
     def status_callback(self, key: str) -> str:
         return f"{self.status_callback_base}/twilio/status?key={quote(key, safe='')}"
@@ -99,7 +114,7 @@ class TwilioSms:
             code = str(err.code or err.status)
             if err.status == 429:
                 headers = client.http_client.last_headers  # type: ignore[attr-defined]
-                return Retryable(code, str(err.msg), retry_after_s(headers), definite=True)
+                return Retryable(code, str(err.msg), retry_after_s(headers), definite=True, throttled=True)
             if err.status >= 500:
                 return Retryable(code, str(err.msg))
             return Rejected(code, str(err.msg))

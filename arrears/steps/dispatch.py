@@ -10,11 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from arrears.providers.factory import build_provider
+from arrears.providers.factory import build_provider, routes
+from arrears.providers.routing import ResidencyRefused, residency_problem
 from arrears.runtime import Runtime, heartbeat_s
 from arrears.steps.guard import screen
 from arrears.steps.sender import Dispatcher, DispatchReport, RetryRule
-from arrears.store import leases, outbox
+from arrears.store import events, leases, outbox
 from models.message import QUEUED
 
 
@@ -26,14 +27,20 @@ class Settled:
     in_flight: int = 0  # messages another live run is sending (its to settle)
 
 
-def dispatcher(rt: Runtime, channel: str, log: Callable[[str], None] = lambda _m: None) -> Dispatcher:
-    """The sender for a channel: the provider's SDK client, the run's shared rate bucket, and the
-    send-time guard deciding at the run's clock (a message planned at 20:59 and sent at 21:01 waits)."""
+def dispatcher(rt: Runtime, channel: str, provider: str, log: Callable[[str], None] = lambda _m: None) -> Dispatcher:
+    """The sender for one provider of a channel: its SDK client, the run's shared rate bucket and
+    circuit breaker for that provider, and the send-time guard deciding at the run's clock (a
+    message planned at 20:59 and sent at 21:01 waits). A provider outside the data region is
+    refused here, before any message is claimed."""
     s, rules = rt.settings, rt.policy.guard_rules
+    built = build_provider(provider, s, policy=rt.policy)
+    problem = residency_problem(built.name, built.region, s.data_region)
+    if problem:
+        raise ResidencyRefused(problem)
     return Dispatcher(
         rt.engine,
-        build_provider(channel, s),
-        limiter=rt.limiter(channel),
+        built,
+        limiter=rt.limiter(built.name),
         retry=RetryRule(s.retry_attempts, s.retry_base_s, s.retry_max_s, s.lookup_delay_s),
         now=rt.clock.wall,
         sleep=time.sleep,
@@ -42,8 +49,21 @@ def dispatcher(rt: Runtime, channel: str, log: Callable[[str], None] = lambda _m
         letters_dir=s.resolved_letters_dir,
         screen=lambda conn, rows: screen(conn, rows, rules, rt.clock.now()),
         lease=rt.lease,
-        breaker=rt.limiters.breaker(channel),
+        breaker=rt.limiters.breaker(built.name),
     )
+
+
+def by_provider(rt: Runtime, channel: str, ids: list[int]) -> dict[str, list[int]]:
+    """The ids each provider carries: the one a message was claimed for (it may be in flight
+    there), else its route by recipient (``arrears.providers.routing``)."""
+    route = routes(channel, rt.settings)
+    with rt.engine.connect() as conn:
+        found = outbox.recipients_of(conn, ids)
+    out: dict[str, list[int]] = {}
+    for message_id in ids:
+        recipient, claimed_by = found[message_id]
+        out.setdefault(claimed_by or route.provider_for(recipient), []).append(message_id)
+    return out
 
 
 def gone_leases(rt: Runtime, lease_ids: set[int], sleep: Callable[[float], None] = time.sleep) -> set[int]:
@@ -86,9 +106,11 @@ def settle_outbox(rt: Runtime, channel: str, as_of: date, log: Callable[[str], N
     stuck = [i for i, lease in sending if lease is None or lease in gone]  # no lease: claimed before leases
     if stuck:
         settle_after = rt.settings.provider_timeout_s + rt.settings.lookup_delay_s
-        report = report + dispatcher(rt, channel, log).reconcile(stuck, settle_after)
+        for provider, ids in by_provider(rt, channel, stuck).items():
+            report = report + dispatcher(rt, channel, provider, log).reconcile(ids, settle_after)
     cutoff = rt.settings.today(now) - timedelta(days=rt.policy.messages.stale_after_days)
     with rt.engine.begin() as conn:  # after reconciling: a re-queued message of an old day expires too
+        events.link_orphan_events(conn, channel)
         report.expired = outbox.expire_stale(conn, channel, cutoff, rt.clock.wall())
         report.suppressed = outbox.suppress_cured(conn, channel, as_of, rt.clock.wall())
         ids = outbox.ids_in_status(conn, channel, QUEUED, as_of, due_by=now)
@@ -99,9 +121,12 @@ def settle_outbox(rt: Runtime, channel: str, as_of: date, log: Callable[[str], N
 def send_chunk(
     rt: Runtime, channel: str, ids: list[int], log: Callable[[str], None] = lambda _m: None
 ) -> DispatchReport:
-    """Send one chunk. Every chunk of the run draws on the same per-provider token bucket, so the
-    configured rate holds across concurrent tasks."""
-    return dispatcher(rt, channel, log).send(ids)
+    """Send one chunk, each message through its provider. Every chunk of the run draws on the same
+    per-provider token bucket, so the configured rate holds across concurrent tasks."""
+    report = DispatchReport()
+    for provider, part in by_provider(rt, channel, ids).items():
+        report = report + dispatcher(rt, channel, provider, log).send(part)
+    return report
 
 
 def unsent_reasons(rt: Runtime, ids: list[int]) -> list[tuple[str, int]]:

@@ -10,7 +10,6 @@ send-time guard (``screen``, deciding at the run's clock) are passed in.
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +27,6 @@ from arrears.privacy import mask_recipient
 from arrears.providers.breaker import CircuitBreaker
 from arrears.providers.outcomes import (
     Accepted,
-    Attachment,
     Envelope,
     LookupFailed,
     Provider,
@@ -36,7 +34,8 @@ from arrears.providers.outcomes import (
     Retryable,
 )
 from arrears.providers.ratelimit import TokenBucket
-from arrears.store import outbox
+from arrears.steps.attachments import LetterUnavailable, attaches, carries_letter, letter_attachment
+from arrears.store import events, outbox
 from models.message import FAILED, QUEUED, REVIEW, SENT, SUPPRESSED
 
 
@@ -77,32 +76,10 @@ class DispatchReport:
 
 
 def envelope(row: Any) -> Envelope:
-    return Envelope(row.key, row.recipient, row.body_text, row.subject, row.body_html, row.template, row.locale)
-
-
-class LetterUnavailable(RuntimeError):
-    """The archived letter an email must carry is missing or no longer matches its checksum."""
-
-
-def carries_letter(row: Any) -> bool:
-    return bool(getattr(row, "letter_key", None))
-
-
-def attaches(row: Any) -> bool:
-    """An email with a rendered letter to attach (a letter that failed is not waited for)."""
-    return carries_letter(row) and getattr(row, "letter_status", None) == "rendered"
-
-
-def letter_attachment(row: Any, letters_dir: Path) -> Attachment:
-    """The archived PDF, checked against the checksum recorded when it was rendered."""
-    path = letters_dir / row.letter_path
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise LetterUnavailable(f"letter {row.letter_reference} not attached: {err.strerror}") from None
-    if hashlib.sha256(data).hexdigest() != row.letter_sha256:
-        raise LetterUnavailable(f"letter {row.letter_reference} not attached: file does not match its sha256")
-    return Attachment(f"{row.letter_reference}.pdf", data)
+    return Envelope(
+        row.key, row.recipient, row.body_text, row.subject, row.body_html, row.template, row.locale,
+        fields=outbox.fields_of(row),
+    )  # fmt: skip
 
 
 class HeldLease(Protocol):
@@ -222,8 +199,19 @@ class Dispatcher:
         return done
 
     def _groups(self, rows: list[Any]) -> list[tuple[list[Any], Shared | None]]:
-        if not rows or rows[0].channel == "sms":
+        """The provider's requests: one message each, a list of one template's messages (up to
+        ``max_batch``), or — for a provider that shares content — one body with substitutions."""
+        size = self.provider.max_batch
+        if size <= 1:
             return [([r], None) for r in rows]
+        if not self.provider.shared_content:
+            by_template: dict[tuple[str, str], list[Any]] = {}
+            for r in rows:
+                by_template.setdefault((r.template, r.locale), []).append(r)
+            return [(same[i : i + size], None) for same in by_template.values() for i in range(0, len(same), size)]
+        return self._shared_groups(rows)
+
+    def _shared_groups(self, rows: list[Any]) -> list[tuple[list[Any], Shared | None]]:
         groups: list[tuple[list[Any], Shared | None]] = []
         by_template: dict[tuple[str, str], list[Any]] = {}
         for r in rows:
@@ -273,16 +261,17 @@ class Dispatcher:
             report.requests += 1
             if isinstance(outcome, Accepted | Rejected):
                 self.breaker.succeeded()
-            elif not (isinstance(outcome, Retryable) and outcome.definite):  # a 429 is pacing, not an outage
+            elif not (isinstance(outcome, Retryable) and outcome.throttled):  # a 429 is pacing, not an outage
                 self.breaker.failed(outcome.reason)
             if isinstance(outcome, Accepted):
                 crash_point("dispatch.accepted")
                 with self.engine.begin() as conn:  # the whole batch in one transaction
-                    for row, attempt in owned:
+                    for i, (row, attempt) in enumerate(owned):
                         outbox.settle(
                             conn, row.id, attempt, self.now(), status=SENT, provider=self.provider.name,
-                            provider_id=outcome.provider_id, error_code=None, reason=None,
+                            provider_id=outcome.id_of(i), error_code=None, reason=None,
                         )  # fmt: skip
+                        events.link_early_events(conn, row.id, outcome.id_of(i))
                 report.sent += len(owned)
                 return report
             if isinstance(outcome, Rejected):
@@ -317,7 +306,7 @@ class Dispatcher:
         """queued -> sending for the request's messages still queued (another run may have taken
         some: a batch then goes out with the rest of its personalizations)."""
         with self.engine.begin() as conn:
-            claimed = outbox.claim_many(conn, [r.id for r in rows], self.now(), self.lease_id)
+            claimed = outbox.claim_many(conn, [r.id for r in rows], self.now(), self.lease_id, self.provider.name)
         kept = [i for i, row in enumerate(rows) if row.id in claimed]
         if shared is not None and len(kept) < len(rows):
             shared = shared.subset(kept) if len(kept) > 1 else None

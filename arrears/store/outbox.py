@@ -151,15 +151,28 @@ def load(conn: Connection, ids: Sequence[int]) -> list[Any]:
     return rows
 
 
+def recipients_of(conn: Connection, message_ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
+    """id -> (recipient, the provider it was last claimed for or sent by)."""
+    rows = conn.execute(select(T.c.id, T.c.recipient, T.c.provider).where(T.c.id.in_(list(message_ids))))
+    return {int(i): (r, p) for i, r, p in rows}
+
+
 def claim_many(
-    conn: Connection, message_ids: Sequence[int], now: datetime, lease_id: int | None = None
+    conn: Connection,
+    message_ids: Sequence[int],
+    now: datetime,
+    lease_id: int | None = None,
+    provider: str | None = None,
 ) -> dict[int, int]:
-    """queued -> sending for a whole batch in one statement, under the claiming run's lease;
+    """queued -> sending for a whole batch in one statement, under the claiming run's lease and
+    for ``provider`` (a crash leaves it `sending`: the next run asks that provider about it);
     id -> attempt for those we own."""
+    values: dict[str, Any] = {"status": SENDING, "attempts": T.c.attempts + 1, "sending_at": now, "updated_at": now}
+    values |= {"lease_id": lease_id} | ({"provider": provider} if provider else {})
     rows = conn.execute(
         update(T)
         .where(T.c.id.in_(list(message_ids)), T.c.status == QUEUED)
-        .values(status=SENDING, attempts=T.c.attempts + 1, sending_at=now, updated_at=now, lease_id=lease_id)
+        .values(**values)
         .returning(T.c.id, T.c.attempts)
     ).all()
     return {int(i): int(a) for i, a in rows}
