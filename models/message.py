@@ -54,7 +54,7 @@ class OutboxMessage(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=300)  # why suppressed / failed / held
     provider: str | None = Field(default=None, max_length=16)  # twilio | sendgrid | aliyun | smtp | dry-run
     provider_id: str | None = Field(default=None, max_length=100)
-    error_code: str | None = Field(default=None, max_length=64)  # the provider's: 21610, isv.BUSINESS_LIMIT_CONTROL, 5.1.1
+    error_code: str | None = Field(default=None, max_length=64)  # 21610, isv.BUSINESS_LIMIT_CONTROL, 5.1.1
     attempts: int = 0
     lease_id: int | None = None  # the run that claimed it for its current attempt (see models.run.RunLease)
     queued_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
