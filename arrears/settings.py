@@ -139,6 +139,15 @@ class Settings(BaseSettings):
         default=600, gt=0, description="How old a signed SendGrid event batch may be before it is refused as a replay."
     )
 
+    # What a contact costs (champion/challenger results: cost per recovered unit), in cost_currency.
+    contact_costs: dict[str, Decimal] = Field(
+        default={
+            "sms": Decimal("0.05"), "email": Decimal("0.005"), "letter": Decimal("8.00"), "call_task": Decimal("3.00")
+        },
+        description='Cost of one contact per channel, e.g. {"sms": "0.05"} (JSON).',
+    )
+    cost_currency: str = Field(default="CNY", min_length=3, max_length=3)
+
     daily_report: bool = Field(default=True, description="The daily run writes the 30-day report (HTML + PDF).")
     reports_base_url: str | None = Field(
         default=None, description="Where the reports folder is served (`arrears server` sets it); empty = file links."

@@ -17,6 +17,7 @@ from models.case import (
     Promise,
     StageChange,
 )
+from models.experiment import ExperimentArm, ExperimentStop
 from models.guard import BorrowerFlag, ContactDecision, Conversation
 from models.imports import ImportRun, QuarantinedRow
 from models.letter import Letter
@@ -44,6 +45,8 @@ __all__ = [
     "Borrower",
     "CollectionAction",
     "CollectionRun",
+    "ExperimentArm",
+    "ExperimentStop",
     "ExportAudit",
     "Contact",
     "ImportRun",

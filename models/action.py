@@ -36,4 +36,5 @@ class CollectionAction(SQLModel, table=True):
     # the guard's plan-time decision: its rule, and for a deferred contact the next allowed moment
     rule: str | None = Field(default=None, max_length=32)
     not_before: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    arm: str | None = Field(default=None, max_length=32)  # the experiment arm whose strategy planned it
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)

@@ -140,6 +140,7 @@ class CallTask(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=200)  # why cancelled
     logged_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     call_from: datetime | None = Field(default=None, sa_type=AwareDateTime)  # the guard's earliest allowed moment
+    arm: str | None = Field(default=None, max_length=32)  # the experiment arm of its action
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
 
 

@@ -44,5 +44,6 @@ class Letter(SQLModel, table=True):
     size_bytes: int | None = None
     chunk: str | None = Field(default=None, max_length=80)  # the document it was laid out in (re-render = same bytes)
     print_batch: str | None = Field(default=None, max_length=120)  # the mail-house file it went out in
+    arm: str | None = Field(default=None, max_length=32)  # the experiment arm of its action
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)

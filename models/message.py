@@ -57,6 +57,7 @@ class OutboxMessage(SQLModel, table=True):
     error_code: str | None = Field(default=None, max_length=64)  # 21610, isv.BUSINESS_LIMIT_CONTROL, 5.1.1
     attempts: int = 0
     lease_id: int | None = None  # the run that claimed it for its current attempt (see models.run.RunLease)
+    arm: str | None = Field(default=None, max_length=32)  # the experiment arm of its action
     queued_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     sending_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=AwareDateTime)

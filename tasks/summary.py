@@ -5,6 +5,7 @@ from datetime import date
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from arrears.reports.day import DaySummary, RunFacts
+from arrears.reports.experiments import result_table
 from arrears.runtime import Runtime
 from arrears.steps.summary import summarise_day
 from tasks.retry import db_task
@@ -33,5 +34,11 @@ def publish_summary(rt: Runtime, as_of: date, run: RunFacts | None = None) -> Da
             description=(
                 f"Paid {day.prev} (excl.) .. {as_of} by the loans overdue on {day.prev}, capped at their overdue"
             ),
+        )
+    if day.experiment is not None:
+        create_table_artifact(
+            key="experiment-results",
+            table=result_table(day.experiment),
+            description=f"Experiment {day.experiment.name} on {as_of}: " + " | ".join(day.experiment.verdicts),
         )
     return day.summary

@@ -156,6 +156,19 @@ def policy_file(tmp: Path, **guard: object) -> Path:
     return path
 
 
+def policy_with(tmp: Path, **sections: object) -> Path:
+    """The shipped policy with whole top-level sections replaced or added (e.g. ``experiments=[...]``)."""
+    import yaml
+
+    from arrears.policy import DEFAULT_POLICY_PATH
+
+    data = yaml.safe_load(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
+    data.update(sections)
+    path = tmp / "policy.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
 def seal_png(path: Path, size: int = 240) -> Path:
     """A red company seal (公章) as a PNG: a ring and a star on transparency."""
     import math

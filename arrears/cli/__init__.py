@@ -13,7 +13,21 @@ from typing import Any
 import typer
 from pydantic import ValidationError
 
-from arrears.cli import book, calls, cases, guard, keys, legal, letters, messages, ops, promises, providers, run
+from arrears.cli import (
+    book,
+    calls,
+    cases,
+    experiments,
+    guard,
+    keys,
+    legal,
+    letters,
+    messages,
+    ops,
+    promises,
+    providers,
+    run,
+)  # fmt: skip
 from arrears.policy import PolicyError
 from arrears.providers.factory import ProviderNotConfigured
 from arrears.vault import VaultUnavailable
@@ -53,6 +67,7 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("automations", ops.automations_app),
     ("providers", providers.providers_app),
     ("bounces", providers.bounces_app),
+    ("experiments", experiments.experiments_app),
 )
 
 

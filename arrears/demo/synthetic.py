@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import random
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -227,3 +228,21 @@ def _write(path: Path, rows: list[dict[str, object]]) -> None:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+
+
+def respond(
+    contacts: Iterable[tuple[str, str, Decimal]], rates: Mapping[str, float], paid_on: date, seed: int
+) -> list[dict[str, str]]:
+    """Borrowers answering contact, for champion/challenger tests and the demo: each contacted loan
+    (loan number, its arm, what it owes) pays what it owes on ``paid_on`` with its arm's probability
+    — a truth the experiment's results must find (or, with equal rates, must not invent)."""
+    rng = random.Random(f"{seed}:{paid_on}")  # noqa: S311 - reproducible test data, not secrets
+    rows, seen = [], set()
+    for loan_no, arm, owed in sorted(contacts):
+        if loan_no in seen or owed <= 0:
+            continue
+        seen.add(loan_no)
+        if rng.random() < rates.get(arm, 0.0):
+            rows.append({"loan_no": loan_no, "paid_on": paid_on.isoformat(), "amount": str(owed),
+                         "reference": f"RESP-{loan_no}-{paid_on:%Y%m%d}"})  # fmt: skip
+    return rows

@@ -4,6 +4,7 @@ from arrears.planning.keys import ActionKey, BadActionKey
 from arrears.planning.plan import (
     DISPUTE_HOLD,
     PROMISE_OPEN,
+    Arms,
     PlannedAction,
     PositionView,
     PromiseView,
@@ -11,6 +12,6 @@ from arrears.planning.plan import (
 )
 
 __all__ = [
-    "DISPUTE_HOLD", "PROMISE_OPEN", "ActionKey", "BadActionKey", "PlannedAction", "PositionView", "PromiseView",
+    "DISPUTE_HOLD", "PROMISE_OPEN", "ActionKey", "Arms", "BadActionKey", "PlannedAction", "PositionView", "PromiseView",
     "plan_actions",
 ]  # fmt: skip

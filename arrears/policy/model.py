@@ -8,6 +8,7 @@ the key path and the reason (``strategy.M1.high[0].channel: ...``).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -18,6 +19,7 @@ from pydantic import ValidationError, model_validator
 from arrears.engine.risk import RiskRules
 from arrears.engine.stages import PRE_DUE, Bucket, StageRules
 from arrears.guard import GuardRules
+from arrears.policy.experiments import ExperimentSpec, Strategy, overlapping
 from arrears.policy.guard import GuardSpec
 from arrears.policy.sections import (
     ActionSpec,
@@ -29,6 +31,7 @@ from arrears.policy.sections import (
     PromisesSpec,
     ProvidersSpec,
     RetentionSpec,
+    RiskKey,
     RiskSpec,
     StagesSpec,
     Strict,
@@ -42,7 +45,6 @@ class PolicyError(ValueError):
     """A policy file that cannot be used; the message names the key path."""
 
 
-RiskKey = Literal["any", "low", "medium", "high"]
 
 
 class Policy(Strict):
@@ -59,28 +61,22 @@ class Policy(Strict):
     guard: GuardSpec = GuardSpec()
     retention: RetentionSpec = RetentionSpec()
     providers: ProvidersSpec = ProvidersSpec()
+    experiments: list[ExperimentSpec] = []
 
     @model_validator(mode="after")
     def _strategy_names_stages(self) -> Policy:
         known = {PRE_DUE, *(b.name for b in self.stages.buckets)}
-        for stage, by_risk in self.strategy.items():
-            if stage not in known:
-                raise ValueError(f"strategy.{stage}: unknown stage (known: {', '.join(sorted(known))})")
-            for risk, actions in by_risk.items():
-                seen: set[str] = set()
-                for i, a in enumerate(actions):
-                    if a.action in seen:
-                        raise ValueError(f"strategy.{stage}.{risk}[{i}].action: {a.action!r} repeated")
-                    seen.add(a.action)
-                for i, a in enumerate(actions):
-                    if a.attach_to is None:
-                        continue
-                    carrier = next((c for c in actions if c.action == a.attach_to), None)
-                    if carrier is None or carrier.channel != "email" or carrier.per != a.per:
-                        raise ValueError(
-                            f"strategy.{stage}.{risk}[{i}].attach_to: {a.attach_to!r} is not an email action "
-                            f"of the same list with per: {a.per}"
-                        )
+        _check_strategy("strategy", self.strategy, known)
+        for i, exp in enumerate(self.experiments):
+            for j, arm in enumerate(exp.arms):
+                if arm.strategy is not None:
+                    merged = exp.strategy_of(arm.name, self.strategy)
+                    _check_strategy(f"experiments[{i}].arms[{j}].strategy", merged, known)
+        clash = overlapping(self.experiments)
+        if clash:
+            raise ValueError(f"experiments: {clash}")
+        if len({e.name for e in self.experiments}) != len(self.experiments):
+            raise ValueError("experiments: names must be unique")
         for i, rule in enumerate(self.escalation.rules):
             for stage in rule.stages or ():
                 if stage not in known:
@@ -126,10 +122,28 @@ class Policy(Strict):
         return self.product(product).waterfall
 
     def all_actions(self) -> Iterator[ActionSpec]:
-        """Every action of the strategy, in every stage and risk list."""
-        for by_risk in self.strategy.values():
-            for actions in by_risk.values():
-                yield from actions
+        """Every action of the strategy and of every experiment's arms, in every stage and risk list."""
+        strategies = [self.strategy] + [a.strategy for e in self.experiments for a in e.arms if a.strategy]
+        for strategy in strategies:
+            for by_risk in strategy.values():
+                for actions in by_risk.values():
+                    yield from actions
+
+    def experiment_on(self, day: date) -> ExperimentSpec | None:
+        """The experiment the policy runs on ``day`` (one at a time), if any."""
+        return next((e for e in self.experiments if e.running_on(day)), None)
+
+    def arm_strategy(self, experiment: str, arm: str) -> Strategy:
+        """An arm's full strategy (the champion's with the arm's lists in place), built once."""
+        key = f"{experiment}/{arm}"
+        if key not in self._arm_strategies:
+            exp = next(e for e in self.experiments if e.name == experiment)
+            self._arm_strategies[key] = exp.strategy_of(arm, self.strategy)
+        return self._arm_strategies[key]
+
+    @cached_property
+    def _arm_strategies(self) -> dict[str, Strategy]:
+        return {}
 
     def message_templates(self) -> set[tuple[str, str]]:
         """(channel, template) pairs the strategy and the promise reminders send as SMS or email."""
@@ -152,10 +166,31 @@ class Policy(Strict):
         """Email action -> the letter action it carries (``attach_to``)."""
         return {a.attach_to: a.action for a in self.all_actions() if a.attach_to}
 
-    def actions_for(self, stage: str, risk: str) -> list[ActionSpec]:
-        """Risk-specific actions replace the stage's ``any`` list."""
-        by_risk = self.strategy.get(stage, {})
+    def actions_for(self, stage: str, risk: str, strategy: Strategy | None = None) -> list[ActionSpec]:
+        """Risk-specific actions replace the stage's ``any`` list (of an arm's ``strategy`` if given)."""
+        by_risk = (self.strategy if strategy is None else strategy).get(stage, {})
         return by_risk.get(risk) or by_risk.get("any") or []  # type: ignore[call-overload]
+
+
+def _check_strategy(where: str, strategy: Strategy, known: set[str]) -> None:
+    for stage, by_risk in strategy.items():
+        if stage not in known:
+            raise ValueError(f"{where}.{stage}: unknown stage (known: {', '.join(sorted(known))})")
+        for risk, actions in by_risk.items():
+            seen: set[str] = set()
+            for i, a in enumerate(actions):
+                if a.action in seen:
+                    raise ValueError(f"{where}.{stage}.{risk}[{i}].action: {a.action!r} repeated")
+                seen.add(a.action)
+            for i, a in enumerate(actions):
+                if a.attach_to is None:
+                    continue
+                carrier = next((c for c in actions if c.action == a.attach_to), None)
+                if carrier is None or carrier.channel != "email" or carrier.per != a.per:
+                    raise ValueError(
+                        f"{where}.{stage}.{risk}[{i}].attach_to: {a.attach_to!r} is not an email action "
+                        f"of the same list with per: {a.per}"
+                    )
 
 
 def _format(err: ValidationError) -> str:

@@ -12,6 +12,7 @@ from arrears.engine.ledger import COMPONENTS, DEFAULT_WATERFALL
 from arrears.engine.stages import CURRENT, PRE_DUE
 
 CHANNELS = ("sms", "email", "letter", "call_task", "legal")
+RiskKey = Literal["any", "low", "medium", "high"]
 
 
 class Strict(BaseModel):

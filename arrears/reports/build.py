@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from arrears.money import ratio
 from arrears.reports import charts
+from arrears.reports.experiments import ExperimentResult, arm_rates, result_table
 from arrears.reports.summary import roll_rate_table
 from arrears.templating import TEMPLATES
 from arrears.templating.lender import data_uri
@@ -47,6 +48,7 @@ class ReportFigures:
     promises: Mapping[str, int]  # verdict -> promises judged
     per_cure: Mapping[str, Decimal]  # channel -> contacts per cured case
     suppressed: Mapping[str, int]  # guard rule -> contacts suppressed
+    experiment: ExperimentResult | None = None  # the champion/challenger experiment of the period
 
     @property
     def judged(self) -> int:
@@ -90,6 +92,8 @@ def write_report(
         "contacts": charts.bars(f.per_cure, "Contacts per cure, by channel", "contacts per cured case"),
         "suppressed": charts.bars(f.suppressed, "Contacts suppressed by the guard, by rule", "contacts"),
     }
+    if f.experiment is not None:
+        pngs["experiment"] = charts.experiment_arms(arm_rates(f.experiment), f"Experiment {f.experiment.name}, by arm")
     folder = out_dir / f.last.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
     for name, png in pngs.items():
@@ -103,6 +107,7 @@ def write_report(
         suppressed=f.suppressed, rates=rates, roll_table=roll_rate_table(f.matrix, f.stages),
         charts={k: "data:image/png;base64," + base64.b64encode(v).decode() for k, v in pngs.items()},
         generated=(now.isoformat(timespec="seconds") if now else ""), lender=head.name, logo=head.logo_uri(),
+        experiment=f.experiment, experiment_rows=result_table(f.experiment) if f.experiment else [],
     )  # fmt: skip
     html_path = folder / "report.html"
     html_path.write_text(html, encoding="utf-8")

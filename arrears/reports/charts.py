@@ -116,3 +116,28 @@ def bars(
         ax.set_yticks([])
         ax.text(0.5, 0.5, "none in this period", ha="center", va="center", transform=ax.transAxes)
     return _png(plt, fig)
+
+
+def experiment_arms(rates: Mapping[str, Mapping[str, float | None]], title: str) -> bytes:
+    """Grouped horizontal bars: each measure (cure rate, recovery rate, ...) with a bar per arm, in %;
+    "no data" where an arm has nothing to divide (no bar)."""
+    measures = list(rates)
+    arms = list(next(iter(rates.values()), {}))
+    plt, fig, ax = _figure(6.8, max(2.4, 0.9 + 0.32 * len(measures) * max(1, len(arms))))
+    height = 0.8 / max(1, len(arms))
+    colours = ["#5c6bc0", "#ef6c00", "#2e7d32", "#8e24aa"]
+    for j, arm in enumerate(arms):
+        ys = [i + j * height for i in range(len(measures))]
+        values = [rates[m].get(arm) for m in measures]
+        ax.barh(ys, [(v or 0.0) * 100 for v in values], height=height, color=colours[j % len(colours)], label=arm)
+        for y, v in zip(ys, values, strict=True):
+            text = " no data" if v is None else f" {v * 100:.1f}%"
+            ax.text((v or 0.0) * 100, y, text, va="center", fontsize=7, color="#777" if v is None else "#111")
+    ax.set_yticks([i + height * (len(arms) - 1) / 2 for i in range(len(measures))], measures, fontsize=8)
+    top = max([(v or 0.0) * 100 for r in rates.values() for v in r.values()] or [1.0]) or 1.0
+    ax.set_xlim(0, top * 1.3)
+    ax.set_xlabel("%", fontsize=8)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.invert_yaxis()
+    return _png(plt, fig)

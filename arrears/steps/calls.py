@@ -8,6 +8,7 @@ from datetime import date
 from arrears.cases.calls import assign_calls
 from arrears.runtime import Runtime
 from arrears.store.calls import calls_to_queue, insert_calls, queued_per_collector
+from arrears.store.experiments import stamp_arms
 
 
 def queue_day(rt: Runtime, as_of: date) -> dict[str, int]:
@@ -21,4 +22,5 @@ def queue_day(rt: Runtime, as_of: date) -> dict[str, int]:
             candidates, s.collectors, s.call_assignment, s.collector_regions, queued_per_collector(conn, as_of)
         )
         insert_calls(conn, as_of, queued, rt.clock.wall())
+        stamp_arms(conn, "call_task", as_of)
     return dict(Counter(q.collector for q in queued))

@@ -24,6 +24,7 @@ from arrears.policy import Policy
 from arrears.runtime import Runtime
 from arrears.settings import Settings
 from arrears.store import letters as store
+from arrears.store.experiments import stamp_arms
 from arrears.store.loans import UnknownLoan, loan_and_book, loan_nos
 from models.letter import FAILED, RENDERED
 
@@ -96,6 +97,8 @@ def _record(engine: Engine, by_key: dict[str, LetterFacts], result: ChunkResult,
         rows.append(_row(by_key[failure.key], FAILED) | {"error": failure.error})
     with engine.begin() as conn:
         store.record(conn, rows, now)
+        for day in {r["as_of"] for r in rows}:
+            stamp_arms(conn, "letter", day)
 
 
 def _row(f: LetterFacts, status: str) -> dict[str, Any]:

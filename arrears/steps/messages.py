@@ -17,6 +17,7 @@ from arrears.policy import Policy
 from arrears.privacy import mask_email, mask_name, mask_phone
 from arrears.runtime import Runtime
 from arrears.store import outbox
+from arrears.store.experiments import stamp_arms
 from arrears.store.loans import loan_and_book
 from arrears.templating.lender import Lender, lender_from
 
@@ -40,6 +41,7 @@ def queue_day(rt: Runtime, as_of: date) -> Queued:
         letters = {email: (key, rendered[key]) for email, key in carried.items()}
         composed = compose(actions, opted, rt.policy, lender_from(rt.settings), rt.clock.wall(), letters)
         new = outbox.insert_messages(conn, composed.rows)
+        stamp_arms(conn, "outbox_message", as_of)
     return Queued(new, sum(1 for r in composed.rows if r["reason"]), composed.over_segment_limit)
 
 

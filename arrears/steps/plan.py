@@ -11,6 +11,7 @@ from arrears.planning import plan_actions
 from arrears.runtime import Runtime, worker_engine, worker_policy
 from arrears.store.actions import insert_planned
 from arrears.store.disputes import disputed_loans
+from arrears.store.experiments import arms_for
 from arrears.store.positions import actionable_borrowers, read_position_views
 from arrears.store.promises import open_promises
 
@@ -41,12 +42,14 @@ def plan_borrowers(
     """Plan the policy's actions for borrowers ``first..last`` and store the new ones."""
     policy = worker_policy(policy_path)
     with worker_engine(url).begin() as conn:
+        positions = list(read_position_views(conn, as_of, first_borrower, last_borrower))
         planned = plan_actions(
-            read_position_views(conn, as_of, first_borrower, last_borrower),
+            positions,
             policy,
             as_of,
             disputed=disputed_loans(conn, as_of, first_borrower, last_borrower),
             promises=open_promises(conn, as_of, first_borrower, last_borrower),
+            arms=arms_for(conn, policy, positions, as_of),  # a running experiment's: each loan's strategy
         )
         new = insert_planned(conn, planned)
     return PlanSummary(planned=len(planned), new=new, by_channel=Counter(a.channel for a in planned))

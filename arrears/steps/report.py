@@ -13,11 +13,15 @@ from arrears.reports.build import DEFAULT_DAYS, Letterhead, ReportFigures, Repor
 from arrears.reports.published import report_link, report_markdown
 from arrears.runtime import Runtime
 from arrears.settings import Settings
+from arrears.steps.experiments import latest, results
 from arrears.store import metrics
 from arrears.store.reports import recovery_by_stage, roll_rates
 
 
-def report_figures(engine: Engine, policy: Policy, last: date, first: date | None = None) -> ReportFigures:
+def report_figures(
+    engine: Engine, policy: Policy, last: date, first: date | None = None, settings: Settings | None = None
+) -> ReportFigures:
+    """The period's figures; with ``settings`` (contact costs) the latest experiment's results too."""
     first = first or last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last:
         raise ValueError(f"the report starts ({first}) after it ends ({last})")
@@ -26,6 +30,8 @@ def report_figures(engine: Engine, policy: Policy, last: date, first: date | Non
         prev, matrix = roll_rates(conn, last)
         start = min(series) if series else None  # the first run day of the period
         _, recovery = recovery_by_stage(conn, last, since=start) if start and start < last else (None, [])
+        exp = latest(policy, last) if settings is not None else None
+        trial = results(conn, policy, settings, exp, last) if exp is not None and settings is not None else None
         return ReportFigures(
             first=first,
             last=last,
@@ -38,6 +44,7 @@ def report_figures(engine: Engine, policy: Policy, last: date, first: date | Non
             promises=metrics.promise_verdicts(conn, first, last),
             per_cure=metrics.contacts_per_cure(conn, first, last),
             suppressed=metrics.suppression_reasons(conn, first, last),
+            experiment=trial,
         )
 
 
@@ -48,7 +55,7 @@ def letterhead(settings: Settings) -> Letterhead:
 def write_range_report(
     engine: Engine, policy: Policy, settings: Settings, last: date, first: date | None, now: datetime
 ) -> ReportFiles:
-    figures = report_figures(engine, policy, last, first)
+    figures = report_figures(engine, policy, last, first, settings)
     return write_report(figures, settings.resolved_reports_dir, now, letterhead(settings))
 
 
@@ -62,7 +69,7 @@ class DayReport:
 def write_day_report(rt: Runtime, as_of: date) -> DayReport:
     """The report for the 30 days to ``as_of``, and its figures as markdown."""
     s = rt.settings
-    figures = report_figures(rt.engine, rt.policy, as_of)
+    figures = report_figures(rt.engine, rt.policy, as_of, settings=s)
     files = write_report(figures, s.resolved_reports_dir, rt.clock.wall(), letterhead(s))
     link = report_link(files, s.resolved_reports_dir, s.reports_base_url)
     return DayReport(files, link, report_markdown(figures, files, link, s.lender_name_en))

@@ -47,6 +47,7 @@ def insert_planned(conn: Connection, planned: Sequence[PlannedAction]) -> int:
                 "status": a.status,
                 "reason": a.reason,
                 "audience": a.audience,
+                "arm": a.arm,
                 "created_at": now,
             }
             for a in planned[i : i + CHUNK]
