@@ -7,6 +7,7 @@ TWILIO_TOKEN_BLOCK = "arrears-twilio-auth-token"  # noqa: S105 - a block name, n
 SENDGRID_KEY_BLOCK = "arrears-sendgrid-api-key"
 ALIYUN_SECRET_BLOCK = "arrears-aliyun-access-key-secret"  # noqa: S105
 SMTP_PASSWORD_BLOCK = "arrears-smtp-password"  # noqa: S105
+PAYMENT_KEY_BLOCK = "arrears-payment-key"  # noqa: S105
 DATA_KEYS_BLOCK = "arrears-data-keys"
 LOOKUP_KEY_BLOCK = "arrears-lookup-key"
 

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     lender_hotline: str = "400-800-1234"
     lender_email: str = "collections@anxin.example"
     lender_pay_url: str = "https://pay.anxin.example"
+    pay_link_key: SecretStr = Field(
+        default=SecretStr(""), description="Signs pay-now links (loan, amount) in emails and letters; empty: plain."
+    )
+    payment_webhook_key: SecretStr = Field(
+        default=SecretStr(""), description="HMAC key of the /payments webhook (or the block arrears-payment-key)."
+    )
     # Letterhead and payment details of demand letters.
     lender_address_zh: str = "上海市浦东新区世纪大道100号安信大厦18层"
     lender_address_en: str = "18/F Anxin Tower, 100 Century Avenue, Pudong, Shanghai"

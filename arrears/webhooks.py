@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import json
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
+from arrears.book.records import PaymentRecord, parse_payment
 from arrears.providers import aliyun_reports
 from arrears.providers.dsn import NotADsn, parse_dsn
 from arrears.providers.receipts import Receipt
@@ -45,6 +47,14 @@ SENDGRID_STATUS = {"processed": SENT, "delivered": DELIVERED, "dropped": FAILED,
 SENDGRID_OPT_OUT = {"spamreport": "spam report", "unsubscribe": "unsubscribe", "group_unsubscribe": "unsubscribe"}
 EARLIEST_EVENT = 946_684_800  # 2000-01-01: an event timestamp before it (or a day in the future) is malformed
 MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_PAYMENT_BYTES = 64 * 1024  # one payment
+PAY_TIMESTAMP = "X-Arrears-Timestamp"
+PAY_SIGNATURE = "X-Arrears-Signature"
+
+
+def payment_signature(key: str, timestamp: str, body: bytes) -> str:
+    """The hex HMAC-SHA256 a payment call carries (what the lender's payment system computes)."""
+    return hmac.new(key.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
 class Malformed(ValueError):
@@ -62,6 +72,8 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     aliyun_report_token: str = "",
     smtp_dsn_token: str = "",
+    payment_key: str = "",
+    record_payment: Callable[[PaymentRecord, datetime], Any] | None = None,
 ) -> Starlette:
     """``public_base_url`` is where providers reach this app: Twilio signs the full URL it called.
     ``replay_window_s``: how old a SendGrid signature may be (its timestamp is signed)."""
@@ -199,6 +211,34 @@ def create_app(
             return PlainTextResponse(f"bad payload: {err}", status_code=400)
         return Response(status_code=204)
 
+    async def payments(request: Request) -> Response:
+        """A payment from the lender's payment system, signed: ``X-Arrears-Timestamp`` (Unix seconds)
+        and ``X-Arrears-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>." + body>``; recorded once
+        per reference (a replay answers what the first call did), acted on at once."""
+        stamp, signature = request.headers.get(PAY_TIMESTAMP, ""), request.headers.get(PAY_SIGNATURE, "")
+        if not payment_key or record_payment is None or not stamp.isdigit() or not signature.startswith("sha256="):
+            return PlainTextResponse("forbidden", status_code=403)
+        body = await request.body()
+        if len(body) > MAX_PAYMENT_BYTES:
+            return PlainTextResponse("too large", status_code=413)
+        if not hmac.compare_digest(signature.removeprefix("sha256="), payment_signature(payment_key, stamp, body)):
+            return PlainTextResponse("forbidden", status_code=403)
+        if abs(now().timestamp() - int(stamp)) > replay_window_s:
+            return PlainTextResponse("forbidden: signature outside the replay window", status_code=403)
+        try:
+            data = json.loads(body.decode("utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            payment = parse_payment({k: str(data.get(k, "")) for k in ("loan_no", "paid_on", "amount", "reference")})
+            done = record_payment(payment, now())
+        except (ValueError, UnicodeDecodeError) as err:  # FieldError, PaymentRefused, bad JSON
+            return PlainTextResponse(f"bad payment: {err}", status_code=400)
+        return JSONResponse({
+            "reference": done.reference, "status": "recorded" if done.new else "already recorded",
+            "cured": done.cured, "overdue_after": str(done.overdue_after), "stopped": done.stopped,
+            "promise": done.promise,
+        })  # fmt: skip
+
     async def health(_request: Request) -> Response:
         return PlainTextResponse("ok")
 
@@ -210,6 +250,7 @@ def create_app(
             Route("/aliyun/reports", aliyun_delivery, methods=["POST"]),
             Route("/aliyun/replies", aliyun_replies, methods=["POST"]),
             Route("/smtp/dsn", smtp_dsn, methods=["POST"]),
+            Route("/payments", payments, methods=["POST"]),
             Route("/healthz", health, methods=["GET"]),
         ]
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -258,3 +258,17 @@ def _keep(
         else:
             book.problems.append(Problem(name, line, column, reason.format(ref(record)), mask_row(row)))
     book.records[name] = kept
+
+
+def validate_payments(
+    path: Path, known_loans: Callable[[set[str]], set[str]], limits: Limits = DEFAULT_LIMITS
+) -> ValidatedBook:
+    """A bank's payment file (``arrears pay import``): the columns of ``payments.csv``; bad rows
+    and payments of unknown loans quarantined with the file's own name and line."""
+    spec = replace(next(s for s in SPECS if s.name == "payments.csv"), name=path.name)
+    book = ValidatedBook()
+    _parse_file(book, spec, read_rows(path, spec.columns), limits)
+    loans = known_loans({r.loan_no for _, _, r in book.good(spec.name)})
+    _keep(book, spec.name, lambda r: r.loan_no in loans, "loan_no", "unknown loan {}", lambda r: r.loan_no)
+    book.records[spec.name] = [record for _, _, record in book.good(spec.name)]
+    return book

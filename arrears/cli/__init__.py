@@ -24,6 +24,7 @@ from arrears.cli import (
     letters,
     messages,
     ops,
+    pay,
     promises,
     providers,
     run,
@@ -68,6 +69,7 @@ GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("providers", providers.providers_app),
     ("bounces", providers.bounces_app),
     ("experiments", experiments.experiments_app),
+    ("pay", pay.pay_app),
 )
 
 

@@ -18,9 +18,10 @@ from arrears.messaging.checks import check_policy_templates, check_templates
 from arrears.messaging.render import TemplateMissing
 from arrears.policy import PolicyError
 from arrears.privacy import mask_recipient
-from arrears.secrets import TWILIO_TOKEN_BLOCK, prefect_secret
+from arrears.secrets import PAYMENT_KEY_BLOCK, TWILIO_TOKEN_BLOCK, prefect_secret
 from arrears.settings import get_settings
 from arrears.steps.messages import preview_message
+from arrears.steps.payments import payment_recorder
 from arrears.store.loans import UnknownLoan
 from arrears.store.outbox import list_messages, requeue_review
 from arrears.templating.lender import lender_from
@@ -138,14 +139,17 @@ def webhooks(
     Example: arrears webhooks --port 8765
     """
     s = get_settings()
+    engine = open_engine(s)
     app = create_app(
-        open_engine(s),
+        engine,
         twilio_auth_token=s.twilio_auth_token.get_secret_value() or prefect_secret(TWILIO_TOKEN_BLOCK),
         sendgrid_public_key=s.sendgrid_webhook_public_key,
         public_base_url=s.webhook_base_url,
         replay_window_s=s.webhook_replay_window_s,
         aliyun_report_token=s.aliyun_report_token.get_secret_value(),
         smtp_dsn_token=s.smtp_dsn_token.get_secret_value(),
+        payment_key=s.payment_webhook_key.get_secret_value() or prefect_secret(PAYMENT_KEY_BLOCK),
+        record_payment=payment_recorder(engine, policy(), s),
     )
     out.print(f"webhooks on http://{host}:{port} (public URL {s.webhook_base_url})")
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -138,6 +138,7 @@ def compose(
     out = Composed()
     for a in actions:
         facts = facts_for(a, policy)
+        facts = replace(facts, pay_link=lender.pay_link(facts.contract_no, facts.pay_amount))
         letter_key, letter_reference = (letters or {}).get(a.key, (None, None))
         if letter_reference:
             facts = replace(facts, letter_reference=letter_reference)

@@ -32,6 +32,12 @@ class MessageFacts:
     promise_amount: Decimal | None = None
     paid_amount: Decimal | None = None  # payment-received confirmations
     letter_reference: str | None = None  # the demand letter attached to this email, if any
+    pay_link: str = ""  # the signed pay-now link for this loan and amount (arrears.templating.paylink)
+
+    @property
+    def pay_amount(self) -> Decimal:
+        """What a pay-now link asks for: the promise's amount, else what cures the loan, else what falls due."""
+        return self.promise_amount or self.minimum_payment or self.next_amount_due
 
     @property
     def minimum_payment(self) -> Decimal:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
+from html import escape as html_escape
 from pathlib import Path
 
 from jinja2 import Environment, TemplateNotFound
@@ -67,6 +68,9 @@ def merge_fields(facts: MessageFacts) -> dict[str, str]:
         "deadline": day(facts.deadline),
         "due_date": day(facts.next_due_date),
         "promise_date": day(facts.promise_date),
+        "pay_link": facts.pay_link,
+        # the same link as the HTML part holds it ("&" escaped): its own substitution in a batch
+        "pay_link_html": html_escape(facts.pay_link),
     }
 
 

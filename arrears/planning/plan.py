@@ -89,6 +89,7 @@ class PromiseView:
     loan_id: int
     made_on: date
     promised_on: date
+    status: str = "open"  # kept early (paid in full before the date): no reminder, the ladder still waits
 
 
 DISPUTE_HOLD = "dispute_hold"
@@ -119,7 +120,7 @@ def plan_actions(
     for pos in positions:
         promise = promises.get(pos.loan_id)
         if promise is not None and promise.made_on <= as_of <= promise.promised_on:
-            if as_of == promise.promised_on - timedelta(days=remind.reminder_days_before):
+            if promise.status == "open" and as_of == promise.promised_on - timedelta(days=remind.reminder_days_before):
                 for r in remind.reminders:
                     spec = ActionSpec(action=r.action, channel=r.channel, template=r.template, tone=r.tone)
                     key = str(ActionKey("loan", pos.loan_no, r.action, r.channel, as_of))

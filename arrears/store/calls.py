@@ -99,7 +99,7 @@ def insert_calls(conn: Connection, as_of: date, calls: Sequence[QueuedCall], now
     new = 0
     for i in range(0, len(rows), 500):
         stmt = dialect.insert(CT).values(rows[i : i + 500]).on_conflict_do_nothing(index_elements=["key"])
-        new += int(conn.execute(stmt).rowcount)
+        new += len(conn.execute(stmt.returning(CT.c.key)).all())  # rowcount is -1 on PostgreSQL here
     return new
 
 

@@ -156,7 +156,7 @@ def add_event(
         "detail": detail,
     }
     stmt = dialect.insert(E).values(row).on_conflict_do_nothing(index_elements=["key"])
-    return bool(conn.execute(stmt).rowcount)
+    return conn.execute(stmt.returning(E.c.id)).first() is not None  # (rowcount is -1 on PostgreSQL)
 
 
 def _in(ids: Sequence[int]) -> str:

@@ -53,7 +53,8 @@ def record_event(
             received_at=occurred_at,
         )
         .on_conflict_do_nothing(index_elements=["dedupe"])
-    ).rowcount
+        .returning(E.c.id)  # a replay inserts nothing (rowcount is -1 on PostgreSQL: not a count)
+    ).first() is not None
     if not inserted or row is None or new_status is None:
         return bool(inserted)
     if RANK.get(new_status, 0) > RANK.get(row.status, 99):

@@ -100,7 +100,8 @@ def stop(conn: Connection, experiment: str, on: date, promoted_arm: str | None, 
     """Record the stop (once); False if it was already stopped."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     row = {"experiment": experiment, "stopped_on": on, "promoted_arm": promoted_arm, "stopped_by": by, "at": at}
-    return bool(conn.execute(dialect.insert(S).values(row).on_conflict_do_nothing()).rowcount)
+    stmt = dialect.insert(S).values(row).on_conflict_do_nothing().returning(S.c.experiment)
+    return conn.execute(stmt).first() is not None
 
 
 def stops(conn: Connection) -> dict[str, Any]:

@@ -119,8 +119,9 @@ def add_suppression(conn: Connection, channel: str, address: str, reason: str, s
         dialect.insert(S)
         .values(channel=channel, address=address, reason=reason, source=source, created_at=now)
         .on_conflict_do_nothing(index_elements=["channel", "address"])
+        .returning(S.c.id)
     )
-    return bool(conn.execute(stmt).rowcount)
+    return conn.execute(stmt).first() is not None
 
 
 def ids_in_status(

@@ -131,11 +131,11 @@ def broken_promise_counts(
 def open_promises(conn: Connection, as_of: date, first_borrower: str, last_borrower: str) -> dict[int, PromiseView]:
     """Loan id -> the promise whose window (made on .. promised date) covers ``as_of``."""
     sql = (
-        "SELECT p.loan_id, p.made_on, p.promised_on FROM promise p JOIN loan l ON l.id = p.loan_id"
+        "SELECT p.loan_id, p.made_on, p.promised_on, p.status FROM promise p JOIN loan l ON l.id = p.loan_id"
         f" WHERE l.borrower_id BETWEEN :lo AND :hi AND p.made_on <= :d AND p.promised_on >= :d AND {LIVE}"
     )
     rows = rows_on(conn, sql, as_of, lo=first_borrower, hi=last_borrower)
-    return {r.loan_id: PromiseView(r.loan_id, as_date(r.made_on), as_date(r.promised_on)) for r in rows}
+    return {r.loan_id: PromiseView(r.loan_id, as_date(r.made_on), as_date(r.promised_on), r.status) for r in rows}
 
 
 def promises_of(conn: Connection, loan_id: int) -> list[Any]:
@@ -149,3 +149,21 @@ def promise_list(conn: Connection, status: str | None = None) -> list[Any]:
         " JOIN loan l ON l.id = p.loan_id" + (" WHERE p.status = :s" if status else "") + " ORDER BY p.id DESC"
     )
     return list(conn.execute(text(q), {"s": status}))
+
+
+def credit_open_promise(conn: Connection, loan_id: int, today: date, now: datetime) -> str | None:
+    """A payment has just arrived: the loan's open promise (made on or before ``today``) is kept as
+    soon as what was paid since it was made reaches its amount — its reminder is no longer due.
+    Returns "kept" when it was, else None (partial payments wait for the judgement after the date)."""
+    promise = conn.execute(
+        select(PR.c.id, PR.c.loan_id, PR.c.amount, PR.c.made_on, PR.c.promised_on).where(
+            PR.c.loan_id == loan_id, PR.c.status == OPEN, PR.c.made_on <= bindparam("d", today, type_=Date())
+        )
+    ).first()
+    if promise is None:
+        return None
+    paid = paid_between(conn, loan_id, as_date(promise.made_on), today)
+    if paid < promise.amount:
+        return None
+    record_verdict(conn, promise, "kept", paid, today, now)
+    return "kept"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from arrears.settings import Settings
+from arrears.templating.paylink import pay_link
 
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
 
@@ -28,9 +30,14 @@ class Lender:
     hotline: str
     email: str
     pay_url: str
+    pay_key: str = field(default="", kw_only=True, repr=False)  # signs pay-now links (ARREARS_PAY_LINK_KEY)
 
     def name(self, locale: str) -> str:
         return self.name_zh if locale == "zh_CN" else self.name_en
+
+    def pay_link(self, loan_no: str, amount: Decimal) -> str:
+        """The pay-now link for a loan and an amount, signed (``arrears.templating.paylink``)."""
+        return pay_link(self.pay_url, self.pay_key, loan_no, amount)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +55,15 @@ class Letterhead(Lender):
 
 
 def lender_from(s: Settings) -> Lender:
-    return Lender(s.lender_name_en, s.lender_name_zh, s.lender_hotline, s.lender_email, s.lender_pay_url)
+    return Lender(
+        s.lender_name_en, s.lender_name_zh, s.lender_hotline, s.lender_email, s.lender_pay_url,
+        pay_key=s.pay_link_key.get_secret_value(),
+    )  # fmt: skip
 
 
 def letterhead_from(s: Settings) -> Letterhead:
     return Letterhead(
         s.lender_name_en, s.lender_name_zh, s.lender_hotline, s.lender_email, s.lender_pay_url,
         s.lender_address_zh, s.lender_address_en, s.lender_bank_name_zh, s.lender_bank_name_en, s.lender_bank_account,
-        data_uri(s.lender_logo), data_uri(s.lender_seal),
+        data_uri(s.lender_logo), data_uri(s.lender_seal), pay_key=s.pay_link_key.get_secret_value(),
     )  # fmt: skip

@@ -298,3 +298,15 @@ def test_a_bad_seal_or_logo_setting_is_refused_naming_the_setting(tmp_path, monk
     with pytest.raises(ValidationError) as err:
         Settings()
     assert "lender_seal" in str(err.value) and reason in str(err.value)
+
+
+def test_a_signed_pay_now_link_is_printed_and_the_letter_keeps_to_one_sheet(tmp_path):
+    from arrears.templating.paylink import verify_pay_link
+
+    lender = replace(LENDER, pay_key="letter-link-key")
+    f = letter()
+    (file,) = render_chunk(ChunkJob("chunk", (f,), lender, str(tmp_path), FONT, "Asia/Shanghai")).files
+    text = flat(text_of(tmp_path / file.path))
+    link = re.search(r"https://pay\.anxin\.example\?loan=\S+?sig=[0-9a-f]{32}", text)
+    assert link is not None and verify_pay_link("letter-link-key", link.group(0)) == (f.loan_no, f.overdue_total)
+    assert file.pages == 1
