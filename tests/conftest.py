@@ -144,7 +144,7 @@ LONGEST_FIRST = (
 )
 
 
-STORY_MODULES = ("tests/cases/test_story.py", "tests/cases/test_evidence_pack.py")  # tests/cases/conftest.py:story
+STORY_MODULES = ("tests/cases/test_story.py",)  # the module fixture of tests/cases/conftest.py
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -1,6 +1,5 @@
-"""The story of six loans, run once per database for the tests of ``test_story.py`` and
-``test_evidence_pack.py``: cases end to end over simulated days, through the real flow, CLI,
-providers and database.
+"""The story of six loans, run once per database for the tests of ``test_story.py``: cases end to
+end over simulated days, through the real flow, CLI, providers and database.
 
 One small book, one loan per story, run on the same days (2026-08-03 .. 2026-10-31):
 
@@ -91,7 +90,7 @@ def cli(*args: str) -> str:
     return result.output
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def story(request, tmp_path_factory, prefect_harness) -> Iterator[Story]:  # type: ignore[no-untyped-def]
     """Run the six stories on both databases (once per module: the tests below read the result)."""
     from arrears.fakeprovider.server import LocalProviders

@@ -33,11 +33,14 @@ EXTRA = {"action": "m1_extra_sms", "channel": "sms", "template": "m1_gentle", "t
          "every_days": 1}  # fmt: skip
 
 
-def _experiment(name: str, challenger_strategy: dict | None = None, weights: tuple[int, int] = (50, 50)) -> dict:
-    arm = {"name": "challenger", "weight": weights[1]}
+ARMS = ("champion", "challenger", "twin")
+
+
+def _experiment(name: str, challenger_strategy: dict | None = None, weights: tuple[int, ...] = (50, 50)) -> dict:
+    arms = [{"name": n, "weight": w} for n, w in zip(ARMS, weights, strict=False)]
     if challenger_strategy is not None:
-        arm["strategy"] = challenger_strategy
-    return {"name": name, "started_on": FIRST.isoformat(), "arms": [{"name": "champion", "weight": weights[0]}, arm]}
+        arms[1]["strategy"] = challenger_strategy
+    return {"name": name, "started_on": FIRST.isoformat(), "arms": arms}
 
 
 def test_assignment_is_stable_and_splits_by_weight():
@@ -72,10 +75,12 @@ def test_intervals_find_a_real_difference_and_not_a_chance_one():
 
 
 @pytest.fixture
-def book(providers, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
-    """400 synthetic loans imported on the day before the experiment starts; the book's folder."""
+def book(request, providers, tmp_path):  # type: ignore[no-untyped-def]
+    """Synthetic loans (150, or the test's ``loans`` mark) imported the day before the experiment
+    starts; the engine and the book's folder."""
+    mark = request.node.get_closest_marker("loans")
     engine = make_engine(get_settings().resolved_database_url)
-    generate_book(tmp_path / "book", loans=400, as_of=FIRST, seed=23, bad_rows=False)
+    generate_book(tmp_path / "book", loans=mark.args[0] if mark else 150, as_of=FIRST, seed=23, bad_rows=False)
     import_book(engine=engine, directory=tmp_path / "book")
     yield engine, tmp_path / "book"
     engine.dispose()
@@ -153,26 +158,24 @@ def _trial(engine, folder: Path, rates: dict[str, float], days: int = 5):  # typ
 
 # statistics over six days of the flow: the results' SQL runs on both databases in the tests above and below
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_a_challenger_whose_borrowers_truly_pay_more_is_shown_ahead(prefect_harness, book, tmp_path, monkeypatch):
+@pytest.mark.loans(450)
+def test_a_challenger_whose_borrowers_truly_pay_more_is_shown_ahead_and_a_twin_of_the_champion_is_not(
+    prefect_harness, book, tmp_path, monkeypatch
+):
+    """Three arms on one book: the challenger's borrowers answer contact seven times as often; the
+    twin runs the champion's strategy with the champion's response (an A/A test inside the A/B)."""
     engine, folder = book
-    _use_policy(monkeypatch, tmp_path, _experiment("ab"))
-    result = _trial(engine, folder, {"champion": 0.1, "challenger": 0.7})
-    champion, challenger = result.arms
+    _use_policy(monkeypatch, tmp_path, _experiment("ab", weights=(34, 33, 33)))
+    result = _trial(engine, folder, {"champion": 0.1, "challenger": 0.7, "twin": 0.1})
+    champion, challenger, twin = result.arms
     assert challenger.rate("cure rate") > champion.rate("cure rate")
-    cure = result.comparisons[0].measures["cure rate"]
-    assert cure.significant and cure.low > 0
+    ahead, aa = (c.measures for c in result.comparisons)
+    assert ahead["cure rate"].significant and ahead["cure rate"].low > 0
     assert result.verdicts[0].startswith("challenger vs champion: ahead on cure rate by +")
     assert challenger.contacts.get("sms", 0) > 0 and challenger.cost_per_recovered is not None
-
-
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_an_aa_test_finds_no_significant_difference(prefect_harness, book, tmp_path, monkeypatch):
-    engine, folder = book
-    _use_policy(monkeypatch, tmp_path, _experiment("aa"))
-    result = _trial(engine, folder, {"champion": 0.4, "challenger": 0.4})
-    assert not result.comparisons[0].measures["cure rate"].significant
-    assert not result.comparisons[0].measures["recovery rate"].significant
-    assert "not yet significant on cure rate" in result.verdicts[0]
+    assert not aa["cure rate"].significant and not aa["recovery rate"].significant
+    assert result.verdicts[1].startswith("twin vs champion: ")
+    assert "not yet significant on cure rate" in result.verdicts[1]
 
 
 def test_stopping_with_a_promotion_plans_everyone_by_that_arm_and_counts_nobody_more(

@@ -75,7 +75,7 @@ def routed_book(providers, tmp_path, monkeypatch):  # type: ignore[no-untyped-de
     monkeypatch.setenv("ARREARS_EMAIL_PROVIDER", "smtp")
     get_settings.cache_clear()
     engine = make_engine(get_settings().resolved_database_url)
-    generate_book(tmp_path / "book", loans=300, as_of=AS_OF, seed=11, bad_rows=False)
+    generate_book(tmp_path / "book", loans=150, as_of=AS_OF, seed=11, bad_rows=False)
     import_book(engine=engine, directory=tmp_path / "book")
     yield engine
     engine.dispose()

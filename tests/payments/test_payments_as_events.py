@@ -14,13 +14,14 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from sqlalchemy import text
-from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from arrears.cli import app
 from arrears.db import make_engine
+from arrears.fakeprovider.server import BackgroundServer
 from arrears.policy import load_policy
 from arrears.settings import get_settings
 from arrears.steps.importing import import_book
@@ -65,20 +66,24 @@ def day_queued(prefect_harness, providers, tmp_path, monkeypatch):  # type: igno
     engine.dispose()
 
 
-def _client(engine, now: datetime = LATER) -> TestClient:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def payments_app(day_queued):  # type: ignore[no-untyped-def]
+    """The webhook app with the payment endpoint, on 127.0.0.1; its clock is the replayed day's 09:00."""
     settings = get_settings()
-    return TestClient(create_app(
-        engine, twilio_auth_token="", sendgrid_public_key="", public_base_url="http://testserver", now=lambda: now,
-        payment_key=KEY, record_payment=payment_recorder(engine, load_policy(settings.policy_path), settings),
-    ))  # fmt: skip
+    server = BackgroundServer(create_app(
+        day_queued, twilio_auth_token="", sendgrid_public_key="", public_base_url="http://127.0.0.1", now=lambda: LATER,
+        payment_key=KEY, record_payment=payment_recorder(day_queued, load_policy(settings.policy_path), settings),
+    )).start()  # fmt: skip
+    yield server.url
+    server.stop()
 
 
-def _post(client: TestClient, payment: dict, key: str = KEY, at: datetime = LATER):  # type: ignore[no-untyped-def]
+def _post(url: str, payment: dict, key: str = KEY, at: datetime = LATER):  # type: ignore[no-untyped-def]
     body = json.dumps(payment).encode()
     stamp = str(int(at.timestamp()))
     sig = hmac.new(key.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     headers = {"X-Arrears-Timestamp": stamp, "X-Arrears-Signature": f"sha256={sig}", "Content-Type": "application/json"}
-    return client.post("/payments", content=body, headers=headers)
+    return httpx.post(f"{url}/payments", content=body, headers=headers, timeout=30)
 
 
 def _messages(engine, loan_no: str):  # type: ignore[no-untyped-def]
@@ -89,65 +94,63 @@ def _messages(engine, loan_no: str):  # type: ignore[no-untyped-def]
         ).all()  # fmt: skip
 
 
-def test_a_payment_between_queueing_and_sending_stops_the_message(day_queued, providers):
-    assert {m.status for m in _messages(day_queued, "LN1")} == {"queued"}
-    answer = _post(_client(day_queued), {"reference": "BANK-1", "loan_no": "LN1", "paid_on": "2026-11-16",
-                                         "amount": "3200.00"})  # fmt: skip
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["cured"] is True and answer.json()["stopped"]["messages"] == 2
-    assert {(m.status, m.reason) for m in _messages(day_queued, "LN1")} == {("suppressed", "cured: paid BANK-1")}
-    dispatch_due(now=LATER)  # the hourly dispatch at 09:00 sends what is still due: LN2's, not LN1's
-    sent_to = collections.Counter([m["to"] for m in providers.sms] + [e["to"] for e in providers.emails])
-    assert sent_to == {"+8613812340002": 1, "b2@example.cn": 1}
-    with day_queued.connect() as conn:
-        case = conn.execute(text("SELECT status, close_reason FROM collection_case c JOIN loan l ON l.id = c.loan_id"
-                                 " WHERE l.loan_no = 'LN1'")).one()  # fmt: skip
-    assert tuple(case) == ("closed", "cured")
+def _case(engine, loan_no: str) -> tuple:  # type: ignore[no-untyped-def,type-arg]
+    with engine.connect() as conn:
+        return tuple(conn.execute(text("SELECT c.status, c.close_reason FROM collection_case c JOIN loan l"
+                                       " ON l.id = c.loan_id WHERE l.loan_no = :n"), {"n": loan_no}).one())  # fmt: skip
 
 
-def test_a_partial_payment_keeps_the_ladder_and_the_next_message_states_the_new_amount(day_queued):
-    answer = _post(_client(day_queued), {"reference": "BANK-2", "loan_no": "LN2", "paid_on": "2026-11-16",
-                                         "amount": "1000.00"})  # fmt: skip
-    assert answer.json()["cured"] is False and answer.json()["stopped"] == {}
-    assert {m.status for m in _messages(day_queued, "LN2")} == {"queued"}  # the ladder goes on
-    owed = Decimal(answer.json()["overdue_after"])
-    settings = get_settings()
+def test_payments_between_the_daily_runs_act_at_once_and_count_once(day_queued, payments_app, providers, tmp_path):
+    engine, url = day_queued, payments_app
+    assert {m.status for m in _messages(engine, "LN1")} == {"queued"}  # deferred to 08:00 by the guard
+
+    # a payment that leaves nothing overdue: the case closes, the queued reminders are stopped
+    paid = _post(url, {"reference": "BANK-1", "loan_no": "LN1", "paid_on": "2026-11-16", "amount": "3200.00"})
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["cured"] is True and paid.json()["stopped"]["messages"] == 2
+    assert {(m.status, m.reason) for m in _messages(engine, "LN1")} == {("suppressed", "cured: paid BANK-1")}
+    assert _case(engine, "LN1") == ("closed", "cured")
+
+    # a partial payment: the ladder goes on, the next message states what is left
+    part = _post(url, {"reference": "BANK-2", "loan_no": "LN2", "paid_on": "2026-11-16", "amount": "1000.00"})
+    assert part.json()["cured"] is False and part.json()["stopped"] == {}
+    assert {m.status for m in _messages(engine, "LN2")} == {"queued"}
+    owed, settings = Decimal(part.json()["overdue_after"]), get_settings()
     nxt = preview_message(
-        engine=day_queued, policy=load_policy(settings.policy_path), lender=lender_from(settings), loan_no="LN2",
+        engine=engine, policy=load_policy(settings.policy_path), lender=lender_from(settings), loan_no="LN2",
         as_of=day("2026-11-17"), template="m1_gentle", channel="sms", mask=False,
     )  # fmt: skip
     stated = Decimal(re.search(r"逾期金额¥([\d,.]+)", nxt.rendered.text).group(1).replace(",", ""))  # type: ignore[union-attr]
     assert Decimal("2000") < owed <= stated <= owed + Decimal("2.00")  # what is left, plus a day's penalty
 
-
-def test_forged_stale_and_replayed_payment_calls_are_refused_or_applied_once(day_queued):
-    client = _client(day_queued)
+    # forged, unsigned, stale: refused; a replay: applied once; not a payment: 400
     pay = {"reference": "BANK-3", "loan_no": "LN2", "paid_on": "2026-11-16", "amount": "10.00"}
-    assert _post(client, pay, key="not-the-key").status_code == 403
-    assert client.post("/payments", json=pay).status_code == 403  # unsigned
-    assert _post(client, pay, at=datetime(2026, 11, 16, 7, 0, tzinfo=SHANGHAI)).status_code == 403  # 2 h old
-    first, again = _post(client, pay), _post(client, pay)
-    assert (first.json()["status"], again.json()["status"]) == ("recorded", "already recorded")
-    assert _post(client, {**pay, "reference": "BANK-4", "loan_no": "LN9"}).status_code == 400  # unknown loan
-    assert _post(client, {**pay, "reference": "BANK-5", "paid_on": "2026-11-17"}).status_code == 400  # future
-    assert _post(client, {**pay, "reference": "BANK-6", "amount": "1e3"}).status_code == 400
-    with day_queued.connect() as conn:
-        refs = conn.execute(text("SELECT reference FROM payment WHERE reference LIKE 'BANK-%'")).scalars().all()
-    assert refs == ["BANK-3"]
+    assert _post(url, pay, key="not-the-key").status_code == 403
+    assert httpx.post(f"{url}/payments", json=pay).status_code == 403
+    assert _post(url, pay, at=datetime(2026, 11, 16, 7, 0, tzinfo=SHANGHAI)).status_code == 403  # 2 h old
+    assert [_post(url, pay).json()["status"] for _ in range(2)] == ["recorded", "already recorded"]
+    for bad in ({"loan_no": "LN9"}, {"paid_on": "2026-11-17"}, {"amount": "1e3"}):
+        assert _post(url, {**pay, "reference": "BANK-X"} | bad).status_code == 400, bad
+    with engine.connect() as conn:
+        refs = conn.execute(text("SELECT reference FROM payment WHERE reference LIKE 'BANK-%' ORDER BY 1")).scalars()
+        assert list(refs) == ["BANK-1", "BANK-2", "BANK-3"]
 
+    # the hourly dispatch sends what is still due: LN2's reminders, not LN1's
+    dispatch_due(now=LATER)
+    sent_to = collections.Counter([m["to"] for m in providers.sms] + [e["to"] for e in providers.emails])
+    assert sent_to == {"+8613812340002": 1, "b2@example.cn": 1}
 
-def test_a_bank_file_is_recorded_at_once_bad_rows_named_and_a_second_read_changes_nothing(day_queued, tmp_path):
+    # a bank's file: recorded at once, bad rows named, a second read changes nothing
     bank = tmp_path / "bank-2026-11-16.csv"
-    bank.write_text("loan_no,paid_on,amount,reference\nLN1,2026-11-16,3200.00,F-1\nLN2,2026-11-16,12x,F-2\n"
+    bank.write_text(f"loan_no,paid_on,amount,reference\nLN2,2026-11-16,{owed - 10},F-1\nLN2,2026-11-16,12x,F-2\n"
                     "LN7,2026-11-16,10.00,F-3\n", encoding="utf-8")  # fmt: skip
     result = CliRunner().invoke(app, ["pay", "import", str(bank)])
     assert result.exit_code == 3, result.output
-    assert "1 payments recorded" in result.output and "LN1: cured by F-1" in result.output
+    assert "1 payments recorded" in result.output and "LN2: cured by F-1" in result.output
     assert "bank-2026-11-16.csv:3 [amount]" in result.output
     assert "bank-2026-11-16.csv:4 [loan_no] unknown loan LN7" in result.output
-    assert {m.status for m in _messages(day_queued, "LN1")} == {"suppressed"}
-    again = CliRunner().invoke(app, ["pay", "import", str(bank)])
-    assert "0 payments recorded (1 already known)" in again.output
+    assert _case(engine, "LN2") == ("closed", "cured")
+    assert "0 payments recorded (1 already known)" in CliRunner().invoke(app, ["pay", "import", str(bank)]).output
 
 
 def test_pay_now_links_are_signed_and_an_altered_one_is_refused():
@@ -159,13 +162,14 @@ def test_pay_now_links_are_signed_and_an_altered_one_is_refused():
     assert pay_link("https://pay.anxin.example", "", "LN1", Decimal(1)) == "https://pay.anxin.example"
 
 
-def test_reminder_emails_carry_their_loans_signed_link_and_still_batch(settings_env, monkeypatch):
+def test_reminder_emails_carry_their_loans_signed_link_and_still_batch():
+    from dataclasses import replace
+
     from arrears.messaging.batching import Mergeable, batch
+    from arrears.messaging.checks import SAMPLE_LENDER
     from arrears.messaging.compose import ActionToQueue, compose
 
-    monkeypatch.setenv("ARREARS_PAY_LINK_KEY", KEY)
-    get_settings.cache_clear()
-    lender = lender_from(get_settings())
+    lender = replace(SAMPLE_LENDER, pay_key=KEY)
     owed = (Decimal("3000.00"), Decimal("100.00"), Decimal("3.00"), Decimal(0), Decimal("3103.00"))
     actions = [
         ActionToQueue(
