@@ -9,6 +9,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event
 
+from arrears.faults import application_name
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -23,7 +25,8 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 60})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # each process names its connections (pg_stat_activity shows who holds what; the fault hooks find them)
+    return create_engine(url, pool_pre_ping=True, connect_args={"application_name": application_name()})
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:

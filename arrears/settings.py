@@ -8,9 +8,9 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from arrears.money import DB_MAX_AMOUNT, MAX_AMOUNT
@@ -199,7 +199,19 @@ class Settings(BaseSettings):
     @field_validator("lender_timezone")
     @classmethod
     def _known_zone(cls, v: str) -> str:
-        ZoneInfo(v)  # raises for an unknown zone
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{v!r} is not an IANA timezone (e.g. Asia/Shanghai)") from None
+        return v
+
+    @field_validator("sms_routes", "email_routes")
+    @classmethod
+    def _known_providers(cls, v: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        known = ("twilio", "aliyun") if info.field_name == "sms_routes" else ("sendgrid", "smtp")
+        for match, provider in v.items():
+            if provider not in known:
+                raise ValueError(f"{match!r} -> {provider!r}: a provider of this channel is one of {', '.join(known)}")
         return v
 
     @property

@@ -23,7 +23,7 @@ from tasks.classify import classify_batch
 from tasks.database import prepare_database
 from tasks.guard import guard_contacts
 from tasks.legal import escalate
-from tasks.letters import mailhouse_batch, render_day_letters
+from tasks.letters import LettersIncomplete, archive_problems, mailhouse_batch, render_day_letters
 from tasks.messages import queue_messages
 from tasks.plan import plan_batch, planning_batches
 from tasks.promises import judge_promises
@@ -80,9 +80,11 @@ def daily_collection(as_of: date | None = None, now: datetime | None = None, dry
                 hand_to_channels(rt, day)
                 queue_calls(rt, day)
                 escalate(rt, day)
-                # letters before messages: an email that carries a letter attaches the archived PDF
-                render_day_letters(rt, day)
-                mailhouse_batch(rt, day)
+                # letters before messages: an email that carries a letter attaches the archived PDF; a
+                # letters folder that cannot be written fails its step, not the day (checked at the end)
+                archive = archive_problems(
+                    [render_day_letters(rt, day, return_state=True), mailhouse_batch(rt, day, return_state=True)]
+                )
                 queue_messages(rt, day)
             by_channel = Dispatched() if rt.settings.dry_run else send_outbox(rt, day)
             dispatched = by_channel.total
@@ -90,12 +92,13 @@ def daily_collection(as_of: date | None = None, now: datetime | None = None, dry
                 new_actions=sum(p.new for p in plans), sent_in_run=dispatched.sent + dispatched.recovered,
                 incomplete=by_channel.incomplete, flow_run_id=flow_run_id, deployed=deployed,
                 retry_command=retry_command(flow_run_id, "daily-collection", deployed) if flow_run_id else None,
+                archive_problem="; ".join(archive) or None,
             )  # fmt: skip
             summary = publish_summary(rt, day, facts)
             if rt.settings.daily_report:
                 write_day_report(rt, day)
             run.summary = summary
-            run.status = "failed" if dispatched.incomplete else "completed"
+            run.status = "failed" if dispatched.incomplete or archive else "completed"
     get_run_logger().info(
         "collection %s: %d loans, %d actions for the day (%d new in this run), %d messages sent in this run",
         day, summary.loans, summary.actions, summary.new_actions, summary.sent_in_run,
@@ -106,4 +109,6 @@ def daily_collection(as_of: date | None = None, now: datetime | None = None, dry
             f"{dispatched.undecided} awaiting reconciliation, {dispatched.held} held for review. "
             "Re-trigger the run to send exactly the rest."
         )
+    if archive:
+        raise LettersIncomplete("; ".join(archive) + ". Re-trigger the run once the folder is writable.")
     return summary

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -118,11 +119,13 @@ def read_rows(path: Path, columns: Iterable[str]) -> list[tuple[int, dict[str, s
     """Rows of a UTF-8 CSV file (BOM tolerated) with the line each starts on; a row the CSV reader
     cannot read is the reason instead of the row."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        data = path.read_bytes()
     except OSError as err:
         raise BookFileError(f"{path.name}: cannot read ({err.strerror})") from None
-    except UnicodeDecodeError as err:
-        raise BookFileError(f"{path.name}: not UTF-8 (byte {err.start})") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise BookFileError(f"{path.name}: UTF-16, not UTF-8: save the file as UTF-8")
+    # bytes that are not UTF-8 are kept as surrogates: the rows holding them are quarantined, not the file
+    text = data.decode("utf-8-sig", errors="surrogateescape")
     lines = _Lines(text)
     csv.field_size_limit(FIELD_LIMIT)
     reader = csv.DictReader(lines)
@@ -130,6 +133,8 @@ def read_rows(path: Path, columns: Iterable[str]) -> list[tuple[int, dict[str, s
         header = [h.strip() for h in (reader.fieldnames or [])]
     except csv.Error as err:
         raise BookFileError(f"{path.name}:1: the header cannot be read ({err})") from None
+    if any(_NOT_UTF8.search(h) for h in header):
+        raise BookFileError(f"{path.name}:1: the header is not UTF-8: save the file as UTF-8")
     missing = [c for c in columns if c not in header]
     if missing:
         raise BookFileError(f"{path.name}: header lacks column(s) {', '.join(missing)}")
@@ -144,7 +149,14 @@ def read_rows(path: Path, columns: Iterable[str]) -> list[tuple[int, dict[str, s
         except csv.Error as err:  # the reader goes on with the next record
             rows.append((start, f"unreadable row: {err}"))
             continue
+        if any(isinstance(v, str) and _NOT_UTF8.search(v) for v in row.values()):
+            rows.append((start, NOT_UTF8))  # GBK, Latin-1...: the row cannot be read as written
+            continue
         rows.append((start, {k: v for k, v in row.items() if k is not None}))
+
+
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+NOT_UTF8 = "not UTF-8 (GBK or another encoding?): save the file as UTF-8"
 
 
 class _Lines:

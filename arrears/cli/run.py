@@ -48,7 +48,8 @@ def run(as_of: AsOf = None, now: Now = None, dry_run: DryRun = False, here: Here
     day = parse_day(as_of, settings) if as_of or clock is None else settings.today(clock)
     rules = policy()
     check_policy_templates(rules)  # a bad policy is told here, in one message, before any work
-    require_providers(settings, rules)  # likewise a provider outside the data region or a template mismatch
+    # likewise a provider outside the data region, a template mismatch, missing credentials (a run that sends)
+    require_providers(settings, rules, credentials=not (dry_run or settings.dry_run))
     quiet_prefect()
     engine = open_engine(settings)
     from arrears.ops import runs  # noqa: PLC0415 - Prefect is heavy: only for the commands that run flows

@@ -28,6 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from arrears.faults import crash_point
 from arrears.letters.facts import LetterDataError, LetterFacts, check_facts
 from arrears.letters.html import LETTERS, created_stamp, document, section, stylesheet
 from arrears.templating.lender import Letterhead
@@ -60,6 +61,7 @@ class LetterFailure:
     key: str
     reference: str
     error: str
+    archive: bool = False  # the archive could not be written (a full disk, a read-only folder): not the letter's fault
 
 
 @dataclass
@@ -259,17 +261,26 @@ def _render(job: ChunkJob) -> ChunkResult:
         for f in good
     }
     parts = split(pdf, ranges, metadata)
-    for f in good:
+    for i, f in enumerate(good):
         data = parts[f.reference]
         name = f"{f.reference}.pdf"
-        write_atomically(day_dir / name, data)
+        try:
+            write_atomically(day_dir / name, data)
+        except ArchiveUnwritable as err:  # this letter and the rest of the chunk: not produced, retried next run
+            result.failures += [
+                LetterFailure(g.key, g.reference, f"letter {g.reference}: {err}", archive=True) for g in good[i:]
+            ]
+            return result
         start, end = ranges[f.reference]
         result.files.append(
             LetterFile(f.key, f.reference, name, hashlib.sha256(data).hexdigest(), end - start, len(data), job.name)
         )
+        if i == 0 and len(good) > 1:
+            crash_point("letters.mid_chunk")  # one letter of the chunk on disk, the others not yet
     chunk_pdf = f"chunks/{job.name}.pdf"
-    write_atomically(day_dir / chunk_pdf, pdf)
-    result.chunk_pdfs[job.name] = chunk_pdf
+    with contextlib.suppress(ArchiveUnwritable):  # without it the mail house takes the letters' own files
+        write_atomically(day_dir / chunk_pdf, pdf)
+        result.chunk_pdfs[job.name] = chunk_pdf
     return result
 
 

@@ -74,11 +74,18 @@ def check_providers(settings: Settings, policy: Policy) -> list[str]:
     return problems
 
 
-def require_providers(settings: Settings, policy: Policy) -> None:
-    """Refuse to start a run (one message, exit 2 from the CLI) when ``check_providers`` finds problems."""
+def require_providers(settings: Settings, policy: Policy, credentials: bool = False) -> None:
+    """Refuse to start a run (one message, exit 2 from the CLI) when ``check_providers`` finds problems
+    — and, with ``credentials``, when a routed provider has none (a run that would send)."""
     problems = check_providers(settings, policy)
+    for channel in ("sms", "email") if credentials else ():
+        for name in sorted(routes(channel, settings).providers):
+            try:
+                build_provider(name, settings, policy=policy)
+            except ProviderNotConfigured as err:
+                problems.append(str(err))
     if problems:
-        raise ProviderNotConfigured("; ".join(problems))
+        raise ProviderNotConfigured("; ".join(dict.fromkeys(problems)))
 
 
 def _twilio(settings: Settings, secret: Secret) -> TwilioSms:

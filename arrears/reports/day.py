@@ -17,6 +17,7 @@ class RunFacts:
     flow_run_id: str | None = None
     retry_command: str | None = None  # the exact command that retries the run
     deployed: bool = False  # a deployment's run: the UI's Retry reschedules it
+    archive_problem: str | None = None  # letters could not be archived (names the folder)
 
 
 @dataclass
@@ -48,11 +49,13 @@ class DaySummary:
     flow_run_id: str | None = None  # the Prefect flow run that wrote the summary (for the retry command)
     retry_command: str | None = None  # the exact command that retries that run
     deployed: bool = False  # a deployment's run: the UI's Retry reschedules it for the worker
+    archive_problem: str | None = None  # letters this run could not archive (a full disk, a read-only folder)
 
     def take(self, run: RunFacts) -> None:
         """Add what the run knows to the figures read from the database."""
         self.new_actions, self.sent_in_run, self.incomplete = run.new_actions, run.sent_in_run, dict(run.incomplete)
         self.flow_run_id, self.retry_command, self.deployed = run.flow_run_id, run.retry_command, run.deployed
+        self.archive_problem = run.archive_problem
 
     def overdue_by_currency(self, stage: str | None = None) -> dict[str, Decimal]:
         """Overdue totals per currency (amounts in different currencies are never added)."""

@@ -82,8 +82,16 @@ def failures(s: DaySummary) -> list[Failure]:
                     "provider's reason); these are not retried.",
                 )
             )
+    if s.archive_problem:
+        found.append(
+            Failure(
+                s.archive_problem,
+                f"free the letters folder (or make it writable), then retry: {retry_ways(s)}. Only the letters "
+                "missing are rendered; the rest of the day went on.",
+            )
+        )
     failed_letters = s.letters.get("failed", 0)
-    if failed_letters:
+    if failed_letters and not s.archive_problem:
         found.append(
             Failure(
                 f"{plural(failed_letters, 'demand letter')} not produced",
@@ -98,9 +106,10 @@ def status_line(s: DaySummary) -> str:
     if s.dry_run:
         return f"DRY RUN: {plural(s.loans, 'loan')} classified, {plural(s.actions, 'action')} planned; nothing sent"
     unsent = [(c, n) for c, n in sorted(s.incomplete.items()) if n]
-    if unsent:
-        what = "; ".join(f"{channel_count(n, c)} not sent — {top_reason(s, c)}" for c, n in unsent)
-        return f"FAILED: {what} — retry: {retry_ways(s)}"
+    if unsent or s.archive_problem:
+        what = [f"{channel_count(n, c)} not sent — {top_reason(s, c)}" for c, n in unsent]
+        what += [s.archive_problem] if s.archive_problem else []
+        return f"FAILED: {'; '.join(what)} — retry: {retry_ways(s)}"
     sent = sum(s.message_count(c, "sent") for c in CHANNELS)
     letters = s.letters.get("rendered", 0)
     done = f"{plural(s.loans, 'loan')} classified, {plural(sent, 'message')} sent for the day, " + plural(

@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import date
 
 from arrears.cases.calls import assign_calls
+from arrears.faults import crash_point
 from arrears.runtime import Runtime
 from arrears.store.calls import calls_to_queue, insert_calls, queued_per_collector
 from arrears.store.experiments import stamp_arms
@@ -23,4 +24,5 @@ def queue_day(rt: Runtime, as_of: date) -> dict[str, int]:
         )
         insert_calls(conn, as_of, queued, rt.clock.wall())
         stamp_arms(conn, "call_task", as_of)
+    crash_point("calls.queued")
     return dict(Counter(q.collector for q in queued))

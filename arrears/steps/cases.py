@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from arrears.cases.outlook import Upcoming, outlook
 from arrears.cases.promises import broken_statuses
+from arrears.faults import crash_point
 from arrears.policy import Policy
 from arrears.runtime import Runtime
 from arrears.store import cases as store
@@ -23,7 +24,9 @@ from arrears.store.promises import broken_promise_counts, open_promises
 
 def track_day(rt: Runtime, as_of: date) -> store.CaseDay:
     with rt.engine.begin() as conn:
-        return store.track_cases(conn, as_of, rt.clock.wall())
+        day = store.track_cases(conn, as_of, rt.clock.wall())
+        crash_point("cases.tracked")  # before the commit: the day's cases roll back whole
+    return day
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from datetime import date
 
+from arrears.faults import crash_point
 from arrears.runtime import Runtime
 from arrears.store.summary import planned_by_channel
 
 
 def planned_per_channel(rt: Runtime, as_of: date) -> dict[str, int]:
     with rt.engine.connect() as conn:
-        return planned_by_channel(conn, as_of)
+        handed = planned_by_channel(conn, as_of)
+    crash_point("channels.handed")
+    return handed

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from arrears.cases.promises import broken_statuses
 from arrears.engine import position_for
+from arrears.faults import crash_point
 from arrears.money import from_cents
 from arrears.policy import Policy
 from arrears.runtime import Runtime, worker_engine, worker_policy
@@ -63,7 +64,9 @@ def classify_loans(
         books = read_books(conn, first_loan_id, last_loan_id, as_of)
         counts = broken_promise_counts(conn, first_loan_id, last_loan_id, as_of, broken)
         rows = [position_for(book, as_of, policy, counts.get(book.loan_id, 0)) for book in books]
+        crash_point("classify.computed")  # inside the batch's transaction: nothing of it is written
         replace_positions(conn, as_of, first_loan_id, last_loan_id, rows)
+    crash_point("classify.written")
     return ClassifySummary(loans=len(rows), by_stage=Counter(row.stage for row in rows))
 
 

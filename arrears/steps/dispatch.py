@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from arrears.faults import crash_point
 from arrears.providers.factory import build_provider, routes
 from arrears.providers.routing import ResidencyRefused, residency_problem
 from arrears.runtime import Runtime, heartbeat_s
@@ -109,6 +110,7 @@ def settle_outbox(rt: Runtime, channel: str, as_of: date, log: Callable[[str], N
         for provider, ids in by_provider(rt, channel, stuck).items():
             report = report + dispatcher(rt, channel, provider, log).reconcile(ids, settle_after)
     cutoff = rt.settings.today(now) - timedelta(days=rt.policy.messages.stale_after_days)
+    crash_point("settle.reconciled")
     with rt.engine.begin() as conn:  # after reconciling: a re-queued message of an old day expires too
         events.link_orphan_events(conn, channel)
         report.expired = outbox.expire_stale(conn, channel, cutoff, rt.clock.wall())

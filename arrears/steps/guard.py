@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from arrears.faults import crash_point
 from arrears.guard import DEFER, SUPPRESS, Contact, Decision, GuardRules, decide, record
 from arrears.messaging.content_rules import is_third_party_safe
 from arrears.runtime import Runtime
@@ -50,6 +51,7 @@ def decide_day(rt: Runtime, as_of: date) -> dict[str, int]:
     """The day's guard at the run's clock: "verdict:rule" -> contacts newly decided."""
     with rt.engine.begin() as conn:
         counts = guard_day(conn, as_of, rt.policy.guard_rules, rt.clock.now())
+    crash_point("guard.decided")
     return {f"{verdict}:{rule}": n for (verdict, rule), n in sorted(counts.items())}
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine
 from arrears.cases.escalation import legal_chain, legal_reference, rule_fired
 from arrears.cases.evidence import MASKED, Disclosure, PackLender, evidence_pack
 from arrears.cases.promises import broken_statuses
+from arrears.faults import crash_point
 from arrears.runtime import Runtime
 from arrears.settings import Settings
 from arrears.store.audit import record_export, record_files
@@ -55,6 +56,7 @@ def escalate_day(rt: Runtime, as_of: date) -> Escalated:
             steps = legal_chain(as_of, track, policy.escalation, rt.settings.legal_owners)
             new.append(NewLegalCase(view, rule, track, steps))
         out.references = open_legal_cases(conn, new, as_of, rt.clock.wall())
+        crash_point("escalate.opened")  # legal cases and tasks written, not committed
     made = set(out.references)
     for n in new:
         if legal_reference(n.view.loan_no, as_of) in made:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from arrears.engine import position_for
+from arrears.faults import crash_point
 from arrears.letters.chunks import chunk_jobs, day_dir, run_chunks
 from arrears.letters.facts import LetterFacts, NoLetterForStage, facts_for, letter_action
 from arrears.letters.mailhouse import PrintBatch, batch_name, discard_chunks, write_print_batch
@@ -42,6 +43,7 @@ class LetterRun:
     bytes: int = 0
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
+    unwritable: str | None = None  # the archive could not be written: the first such error (names the folder)
 
 
 def render_day(rt: Runtime, as_of: date) -> LetterRun:
@@ -72,6 +74,7 @@ def render_letters(
         run.rendered += len(result.files)
         run.failed += len(result.failures)
         run.failures.extend(fail.error for fail in result.failures)
+        run.unwritable = run.unwritable or next((f.error for f in result.failures if f.archive), None)
         run.pages += sum(f.pages for f in result.files)
         run.bytes += sum(f.size_bytes for f in result.files)
         run.seconds += result.seconds
@@ -80,6 +83,7 @@ def render_letters(
 
 
 def _record(engine: Engine, by_key: dict[str, LetterFacts], result: ChunkResult, now: datetime) -> None:
+    crash_point("letters.files_written")  # the chunk's PDFs are on disk, their rows not written
     rows = []
     for file in result.files:
         f = by_key[file.key]
@@ -99,6 +103,7 @@ def _record(engine: Engine, by_key: dict[str, LetterFacts], result: ChunkResult,
         store.record(conn, rows, now)
         for day in {r["as_of"] for r in rows}:
             stamp_arms(conn, "letter", day)
+    crash_point("letters.recorded")
 
 
 def _row(f: LetterFacts, status: str) -> dict[str, Any]:
@@ -131,8 +136,10 @@ def assemble_print_batch(
         return None
     folder = day_dir(settings, as_of)
     batch = write_print_batch(folder, batch_name(as_of.isoformat(), len(taken)), rows, loans)
+    crash_point("mailhouse.written")  # the batch PDF and manifest on disk, the letters not marked
     with engine.begin() as conn:
         store.mark_printed(conn, [r.key for r in rows], batch.name, now())
+    crash_point("mailhouse.marked")
     discard_chunks(folder, batch)
     return batch
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy import Engine
 
 from arrears.engine import position_for
+from arrears.faults import crash_point
 from arrears.messaging.compose import ActionToQueue, compose, facts_for, letters_carried
 from arrears.messaging.render import Rendered, render
 from arrears.policy import Policy
@@ -42,6 +43,8 @@ def queue_day(rt: Runtime, as_of: date) -> Queued:
         composed = compose(actions, opted, rt.policy, lender_from(rt.settings), rt.clock.wall(), letters)
         new = outbox.insert_messages(conn, composed.rows)
         stamp_arms(conn, "outbox_message", as_of)
+        crash_point("queue.inserted")  # the day's messages inserted, not committed
+    crash_point("queue.committed")
     return Queued(new, sum(1 for r in composed.rows if r["reason"]), composed.over_segment_limit)
 
 

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
+from arrears.faults import crash_point
 from arrears.planning import plan_actions
 from arrears.runtime import Runtime, worker_engine, worker_policy
 from arrears.store.actions import insert_planned
@@ -52,4 +53,6 @@ def plan_borrowers(
             arms=arms_for(conn, policy, positions, as_of),  # a running experiment's: each loan's strategy
         )
         new = insert_planned(conn, planned)
+        crash_point("plan.inserted")  # inserted, not committed
+    crash_point("plan.committed")
     return PlanSummary(planned=len(planned), new=new, by_channel=Counter(a.channel for a in planned))

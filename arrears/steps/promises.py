@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import Connection
 
 from arrears.cases.promises import PromiseError, check_promise, judge
+from arrears.faults import crash_point
 from arrears.money import MAX_AMOUNT, parse_amount
 from arrears.runtime import Runtime
 from arrears.store import as_date
@@ -30,6 +31,7 @@ def judge_day(rt: Runtime, as_of: date) -> dict[str, int]:
             verdict = judge(p.amount, paid)
             store.record_verdict(conn, p, verdict, paid, promised_on + timedelta(days=1), rt.clock.wall())
             out[verdict] = out.get(verdict, 0) + 1
+            crash_point("promises.judged")  # a verdict written, the day's judging not committed
     return out
 
 

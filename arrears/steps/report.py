@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine
 
+from arrears.faults import crash_point
 from arrears.policy import Policy
 from arrears.reports.build import DEFAULT_DAYS, Letterhead, ReportFigures, ReportFiles, write_report
 from arrears.reports.published import report_link, report_markdown
@@ -71,5 +72,6 @@ def write_day_report(rt: Runtime, as_of: date) -> DayReport:
     s = rt.settings
     figures = report_figures(rt.engine, rt.policy, as_of, settings=s)
     files = write_report(figures, s.resolved_reports_dir, rt.clock.wall(), letterhead(s))
+    crash_point("report.written")
     link = report_link(files, s.resolved_reports_dir, s.reports_base_url)
     return DayReport(files, link, report_markdown(figures, files, link, s.lender_name_en))

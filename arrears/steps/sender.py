@@ -272,6 +272,7 @@ class Dispatcher:
                             provider_id=outcome.id_of(i), error_code=None, reason=None,
                         )  # fmt: skip
                         events.link_early_events(conn, row.id, outcome.id_of(i))
+                crash_point("dispatch.settled")
                 report.sent += len(owned)
                 return report
             if isinstance(outcome, Rejected):

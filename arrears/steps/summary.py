@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from arrears.faults import crash_point
 from arrears.reports.day import DaySummary, RunFacts
 from arrears.reports.experiments import ExperimentResult, result_markdown
 from arrears.reports.summary import recovery_table, render_summary, roll_rate_table
@@ -28,6 +29,7 @@ class DayReport:
 
 
 def summarise_day(rt: Runtime, as_of: date, run: RunFacts | None = None) -> DayReport:
+    crash_point("summary.start")
     exp = latest(rt.policy, as_of)
     with rt.engine.connect() as conn:
         summary = read_day_summary(conn, as_of)

@@ -71,6 +71,7 @@ def spreadsheet_cell(value: object) -> object:
 def write_csv(out: IO[str], columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> None:
     """Every CSV Arrears writes for people to open (mail-house manifests, the legal hand-off):
     a header, then each row's cells (other keys ignored), spreadsheet-safe."""
-    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    # CRLF as RFC 4180 has it: a cell holding a bare CR or LF is then quoted, never a broken row
+    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
     writer.writerows({k: spreadsheet_cell(v) for k, v in row.items() if k in columns} for row in rows)
