@@ -35,6 +35,7 @@ def _state(url: str) -> list[list[tuple]]:  # type: ignore[type-arg]
         return [[tuple(r) for r in conn.execute(text(q))] for q in STATE]
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # a flow of flows: each day's SQL runs on both elsewhere
 def test_a_backfill_ends_exactly_where_running_the_days_one_by_one_ends(
     prefect_harness, settings_env, providers, tmp_path, tmp_path_factory, monkeypatch
 ):  # type: ignore[no-untyped-def]

@@ -127,6 +127,7 @@ def test_planned_at_2059_and_dispatched_at_2101_is_deferred_to_the_morning_while
     assert set(keys_at_fake(providers).values()) == {1}
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the guard's SQL runs on both in the tests above
 def test_a_third_party_gets_only_the_safe_call_back_request_and_only_with_consent(prefect_harness, providers, book):
     assert daily_collection(as_of=AS_OF, now=at(10), return_state=True).is_completed()
     to_contact = [m for m in providers.sms if m["to"].endswith("13900001111")]
@@ -138,6 +139,7 @@ def test_a_third_party_gets_only_the_safe_call_back_request_and_only_with_consen
     assert not [m for m in providers.sms if m["to"].endswith("13900002222")]
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the guard's SQL runs on both in the tests above
 def test_the_days_summary_counts_decisions_by_rule(prefect_harness, providers, book):
     _cli("flag", "set", "B3", "bankruptcy")
     state = daily_collection(as_of=AS_OF, now=at(7), return_state=True)
@@ -147,6 +149,7 @@ def test_the_days_summary_counts_decisions_by_rule(prefect_harness, providers, b
     assert summary.held.get("bankruptcy", 0) == counts["suppress/bankruptcy"]
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the guard's SQL runs on both in the tests above
 def test_a_reply_before_the_morning_send_defers_that_borrowers_messages_by_the_conversation_gap(
     prefect_harness, providers, book
 ):

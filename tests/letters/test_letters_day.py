@@ -110,6 +110,7 @@ def test_the_mail_house_gets_one_print_ready_pdf_with_a_manifest(prefect_harness
     assert {r.print_batch for r in letters.values()} == {pdf.stem}
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the SQL runs on both in the first test
 def test_the_letter_goes_out_attached_to_its_email(prefect_harness, providers, letters_book):
     assert daily_collection(as_of=AS_OF, now=NOW, return_state=True).is_completed()
     carried = rows(letters_book, select(OutboxMessage).where(OutboxMessage.letter_key.is_not(None)))
@@ -130,6 +131,7 @@ def test_the_letter_goes_out_attached_to_its_email(prefect_harness, providers, l
     assert others and all(e["attachments"] == [] for e in others)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the SQL runs on both in the first test
 def test_a_borrower_without_an_address_fails_that_letter_alone_and_a_rerun_retries_it(
     prefect_harness, providers, letters_book
 ):

@@ -85,6 +85,7 @@ def test_a_day_sends_exactly_the_planned_messages_and_a_rerun_sends_none(prefect
     assert max(keys_at_fake(providers).values()) == 1
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # rendering: the SQL runs on both in the first test
 def test_messages_are_rendered_in_the_borrowers_language_with_the_days_figures(prefect_harness, providers, book):
     assert daily_collection(as_of=AS_OF, now=NOW, return_state=True).is_completed()
     rows = _rows(
@@ -97,6 +98,7 @@ def test_messages_are_rendered_in_the_borrowers_language_with_the_days_figures(p
         assert ("您" in row.body_text) == (row.locale == "zh_CN")
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the webhooks' SQL runs on both in tests/messaging/test
 def test_delivery_receipts_reach_the_outbox(prefect_harness, providers, book):
     assert daily_collection(as_of=AS_OF, now=NOW, return_state=True).is_completed()
     providers.callbacks.drain()
@@ -104,6 +106,7 @@ def test_delivery_receipts_reach_the_outbox(prefect_harness, providers, book):
     assert statuses(book)["delivered"] == len(sendable(book))
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the SQL runs on both in the first test
 def test_dry_run_renders_and_records_but_calls_no_provider(prefect_harness, providers, book):
     state = daily_collection(as_of=AS_OF, now=NOW, dry_run=True, return_state=True)
     assert state.is_completed(), state.message
@@ -116,6 +119,7 @@ def test_dry_run_renders_and_records_but_calls_no_provider(prefect_harness, prov
     assert keys_at_fake(providers) == collections.Counter(sendable(book))
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the SQL runs on both in the first test
 def test_messages_of_a_day_past_the_staleness_limit_are_expired_not_sent(prefect_harness, providers, book):
     late = NOW + timedelta(days=3)  # policy: stale_after_days = 1
     state = daily_collection(as_of=AS_OF, now=late, return_state=True)
@@ -124,6 +128,7 @@ def test_messages_of_a_day_past_the_staleness_limit_are_expired_not_sent(prefect
     assert statuses(book)["expired"] == len(sendable(book))
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the webhooks' SQL runs on both elsewhere
 def test_a_stop_reply_suppresses_every_later_sms_to_that_number(prefect_harness, providers, book):
     assert daily_collection(as_of=AS_OF, now=NOW, return_state=True).is_completed()
     phones = {m["to"] for m in providers.sms}
@@ -148,6 +153,7 @@ def test_a_stop_reply_suppresses_every_later_sms_to_that_number(prefect_harness,
     assert not {m["to"] for m in providers.sms[before:]} & phones
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # tests/resilience has the outage on both
 def test_a_provider_outage_fails_the_run_with_a_count_and_a_retrigger_sends_exactly_the_rest(
     prefect_harness, providers, book, monkeypatch
 ):
@@ -169,6 +175,7 @@ def test_a_provider_outage_fails_the_run_with_a_count_and_a_retrigger_sends_exac
     assert emails_first == collections.Counter(k for k in sendable(book) if ":email:" in k)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the provider's behaviour, not the SQL
 def test_a_429_storm_a_5xx_burst_and_dropped_connections_are_ridden_out_within_the_retry_budget(
     prefect_harness, providers, book, monkeypatch
 ):
@@ -191,6 +198,7 @@ def test_a_429_storm_a_5xx_burst_and_dropped_connections_are_ridden_out_within_t
     assert codes[429] == 7 and codes[500] == 4 and codes[0] == 2  # 0: dropped
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # tests/resilience kills PostgreSQL runs at every point
 def test_a_run_killed_mid_dispatch_and_rerun_sends_every_message_exactly_once(
     prefect_harness, providers, book, tmp_path
 ):
@@ -229,6 +237,7 @@ def test_a_run_killed_mid_dispatch_and_rerun_sends_every_message_exactly_once(
     assert set(statuses(book)) <= {"sent", "delivered", "suppressed"}
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # a rate, not SQL
 def test_the_sms_rate_limit_holds_across_concurrent_send_tasks(prefect_harness, providers, book, monkeypatch):
     """Measured at a fake in its own process (`arrears fake-providers`): an in-process fake
     shares the GIL with the flow and would blur arrival times."""

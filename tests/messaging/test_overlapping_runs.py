@@ -99,6 +99,7 @@ def _exactly_once(providers, engine) -> None:  # type: ignore[no-untyped-def]
     assert _sending(engine) == 0
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # production's database; the same day twice runs on
 def test_the_hourly_dispatch_started_while_the_daily_run_sends_sends_nothing_twice(
     prefect_harness, providers, book
 ):
@@ -123,6 +124,7 @@ def test_two_runs_of_the_same_day_started_together_send_each_message_once(prefec
     assert [kind for kind, _ in leases] == ["daily", "daily"] and all(at is not None for _, at in leases)
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # production's database; the same day twice runs on
 def test_a_daily_and_a_dispatch_run_started_together_send_each_message_once(prefect_harness, providers, book):
     daily = _run_day()
     _wait_for(lambda: _sending(book) + len(providers.sms) > 0, "the daily run to start sending")

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pypdf
+import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -62,6 +63,7 @@ def _artifacts(key: str) -> list:  # type: ignore[no-untyped-def]
         return client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the figures SQL runs on both in the test above
 def test_the_daily_run_links_its_report_and_print_batch_and_the_cli_writes_both_files(
     prefect_harness, providers, tmp_path, monkeypatch
 ):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -35,12 +35,12 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 @pytest.fixture
 def day_book(prefect_harness, providers, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
-    """120 synthetic loans with a promise due for judgement; the daily report on (its own point)."""
-    monkeypatch.setenv("ARREARS_DAILY_REPORT", "true")
+    """80 synthetic loans with a promise due for judgement."""
     monkeypatch.setenv("ARREARS_LETTER_CHUNK", "3")  # several chunks: a kill mid-chunk leaves some written
     get_settings.cache_clear()
     engine = make_engine(get_settings().resolved_database_url)
-    generate_book(tmp_path / "book", loans=120, as_of=AS_OF, seed=5, bad_rows=False)
+    generate_book(tmp_path / "book", loans=80, as_of=AS_OF, seed=5, bad_rows=False)
+    _letter_loans(tmp_path / "book")
     import_book(engine=engine, directory=tmp_path / "book")
     with engine.connect() as conn:
         loan = conn.execute(text("SELECT loan_no FROM loan ORDER BY loan_no LIMIT 1")).scalar_one()
@@ -51,9 +51,23 @@ def day_book(prefect_harness, providers, tmp_path, monkeypatch):  # type: ignore
     engine.dispose()
 
 
-def run_day(crash_at: str | None) -> int:
-    """``arrears run`` in a process (group) of its own; killed at ``crash_at`` if given. Its exit code."""
-    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
+def _letter_loans(folder) -> None:  # type: ignore[no-untyped-def]
+    """Four loans entering M2 and M3 on the day: their demand letters fill two chunks of three."""
+    rows = {"borrowers.csv": [], "loans.csv": [], "installments.csv": []}
+    for i, dpd in enumerate((31, 31, 61, 61), start=1):
+        rows["borrowers.csv"].append(f"BL{i},信函{i},11010119900307{i:04d},1391234{i:04d},l{i}@example.cn,"
+                                     f"上海市黄浦区{i}号,zh_CN,Asia/Shanghai,true,true")  # fmt: skip
+        rows["loans.csv"].append(f"LL{i},BL{i},consumer,CNY,6000.00,0.18,0.0005,50.00,3,2026-01-05")
+        rows["installments.csv"].append(f"LL{i},1,{AS_OF - timedelta(days=dpd)},6000.00,300.00,0.00")
+    for name, lines in rows.items():
+        with (folder / name).open("a", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+def run_day(crash_at: str | None, report: bool = False) -> int:
+    """``arrears run`` in a process (group) of its own; killed at ``crash_at`` if given (the day's
+    report is written only when asked: it is a point of its own, and costs seconds). Its exit code."""
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "ARREARS_DAILY_REPORT": str(report).lower()}
     env.pop("ARREARS_CRASH_AT", None)
     if crash_at:
         env["ARREARS_CRASH_AT"] = crash_at
@@ -67,7 +81,7 @@ def run_day(crash_at: str | None) -> int:
 def _chain(points: tuple[str, ...], engine, providers) -> None:  # type: ignore[no-untyped-def]
     providers.state.callbacks = False  # only the runs themselves settle what they sent
     for point in points:
-        assert run_day(point) == -9, f"the run was not killed at {point}"
+        assert run_day(point, report=point == "report.written") == -9, f"the run was not killed at {point}"
     assert run_day(None) == 0, "the last run did not finish the day"
     assert verify_day(engine, get_settings(), AS_OF) == []
     assert exactly_once(providers, engine) == []
