@@ -5,8 +5,9 @@ terminate this process's connections there (``pg_terminate_backend``: the server
 run must reconnect or fail cleanly). Unset — always, outside those tests — a point costs one
 comparison.
 
-The variable is read once, when this module is imported: it is a test hook, not a setting, and
-a run that should crash is started in a process of its own with the variable in its environment.
+The variables are read when this module is imported (and by ``arm``, in a fork server's child):
+they are a test hook, not a setting, and a run that should crash is started in a process of its
+own with the variable in its environment.
 """
 
 from __future__ import annotations
@@ -44,11 +45,20 @@ POINTS = (
     "report.written",  # the day's report written, the run not recorded finished
 )
 
-_AT = os.environ.get("ARREARS_CRASH_AT", "")
-_POINT, _, _NTH = _AT.partition(":")
-_DROP = os.environ.get("ARREARS_DB_DROP_AT", "")
+_POINT = _NTH = _DROP = ""
 _reached: Counter[str] = Counter()
 _lock = threading.Lock()
+
+
+def arm() -> None:
+    """Read the hooks from this process's environment (again: a fork server's child)."""
+    global _POINT, _NTH, _DROP  # noqa: PLW0603 - the process's hook
+    _POINT, _, _NTH = os.environ.get("ARREARS_CRASH_AT", "").partition(":")
+    _DROP = os.environ.get("ARREARS_DB_DROP_AT", "")
+    _reached.clear()
+
+
+arm()
 
 
 def application_name() -> str:

@@ -13,10 +13,11 @@ import os
 import socket
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -32,7 +33,7 @@ from arrears.providers.breaker import CircuitBreaker
 from arrears.providers.factory import require_providers
 from arrears.providers.ratelimit import TokenBucket
 from arrears.settings import Settings
-from arrears.store import leases
+from arrears.store import leases, slots
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -86,6 +87,8 @@ class Lease:
         with engine.begin() as conn:
             self.id = leases.open_lease(conn, kind, holder, flow_run_id, Clock.wall())
         self._renewed = time.monotonic()
+        self._slot_users: dict[str, int] = {}
+        self._slot_gates: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"lease-{self.id}", daemon=True)
         self._thread.start()
@@ -102,6 +105,39 @@ class Lease:
                 self._renewed = time.monotonic()
             except SQLAlchemyError as err:  # the database is away: fresh() turns false, sending pauses
                 log.warning("lease %s not renewed: %s", self.id, type(err).__name__)
+
+    @contextmanager
+    def sending_through(self, provider: str, wait: Callable[[float], None] = time.sleep) -> Iterator[None]:
+        """Hold the provider's send slot while the block sends (``arrears.store.slots``): the first of
+        the run's send tasks to ask takes it — waiting while another live run holds it —, the last to
+        finish gives it back. The run's tasks share its rate bucket, so together they keep the rate."""
+        with self._slot_gates[provider]:
+            if not self._slot_users.get(provider):
+                self._take_slot(provider, wait)
+            self._slot_users[provider] = self._slot_users.get(provider, 0) + 1
+        try:
+            yield
+        finally:
+            with self._slot_gates[provider]:
+                self._slot_users[provider] -= 1
+                if not self._slot_users[provider]:
+                    try:
+                        with self.engine.begin() as conn:
+                            slots.give_back(conn, provider, self.id)
+                    except SQLAlchemyError as err:  # free anyway once this lease is released or lapses
+                        log.warning("send slot of %s not given back: %s", provider, type(err).__name__)
+
+    def _take_slot(self, provider: str, wait: Callable[[float], None]) -> None:
+        told = None
+        while True:
+            with self.engine.begin() as conn:
+                holder = slots.take(conn, provider, self.id, Clock.wall(), self.ttl)
+            if holder is None:
+                return
+            if holder != told:
+                log.warning("%s: run lease %s is sending through it; waiting for it to finish", provider, holder)
+                told = holder
+            wait(min(1.0, self.ttl.total_seconds() / 4))
 
     def close(self) -> None:
         self._stop.set()
@@ -158,15 +194,32 @@ class RateLimits:
             return self._buckets[provider]
 
 
-@dataclass(frozen=True)
 class Runtime:
-    settings: Settings
-    engine: Engine
-    policy: Policy
-    pool: Executor
-    limiters: RateLimits
-    clock: Clock = field(default_factory=Clock)
-    lease: Lease | None = None  # held by runs that send (daily, dispatch); None: a script's runtime
+    """What every step of a run works with: settings, engine, policy, process pool, rate limits,
+    clock and (for runs that send) the run's lease.
+
+    A plain class on purpose: Prefect walks the dataclasses and pydantic models among a task's
+    parameters, field by field (every setting and every rule of the policy, for each task run,
+    tens of milliseconds each) and rebuilds them; an object of a plain class is passed as it is."""
+
+    __slots__ = ("settings", "engine", "policy", "pool", "limiters", "clock", "lease")
+
+    def __init__(
+        self, settings: Settings, engine: Engine, policy: Policy, pool: Executor, limiters: RateLimits,
+        clock: Clock | None = None, lease: Lease | None = None,
+    ) -> None:  # fmt: skip
+        self.settings = settings
+        self.engine = engine
+        self.policy = policy
+        self.pool = pool
+        self.limiters = limiters
+        self.clock = clock or Clock()
+        self.lease = lease  # held by runs that send (daily, dispatch); None: a script's runtime
+
+    def replace(self, **changes: object) -> Runtime:
+        """A copy with ``changes`` (keyword per attribute)."""
+        values: dict[str, Any] = {name: getattr(self, name) for name in self.__slots__}
+        return Runtime(**{**values, **changes})
 
     @classmethod
     def of(
@@ -213,7 +266,7 @@ def leased(rt: Runtime, kind: str, flow_run_id: str | None) -> Iterator[Runtime]
     schema must be at head (runs migrate first)."""
     lease = Lease(rt.engine, rt.settings.lease_ttl_s, kind, flow_run_id)
     try:
-        yield replace(rt, lease=lease)
+        yield rt.replace(lease=lease)
     finally:
         lease.close()
 

@@ -28,6 +28,18 @@ class Settings(BaseSettings):
         default=MAX_AMOUNT, gt=0, le=DB_MAX_AMOUNT, description="The largest amount an import or a command accepts."
     )
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
+    incremental: bool = Field(
+        default=True,
+        description="An ordinary day recomputes only loans whose position may change (see arrears/store/book.py); "
+        "false: every loan every day.",
+    )
+    runner: Literal["process", "dask"] = Field(
+        default="process",
+        description="Where classify and plan batches run: the run's process pool, or a Dask cluster "
+        "(ARREARS_DASK_ADDRESS, else a local cluster of dask_workers processes) through prefect-dask.",
+    )
+    dask_address: str = Field(default="", description="A Dask scheduler (tcp://host:8786); empty = a local cluster.")
+    dask_workers: int = Field(default=2, ge=1, description="Worker processes of the local Dask cluster.")
     environment: str = "local"
 
     # The lender, as borrowers see it in reminders.

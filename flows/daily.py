@@ -14,6 +14,7 @@ from arrears.runtime import Clock, leased, open_runtime
 from arrears.settings import get_settings
 from arrears.store.daylock import day_lock
 from arrears.store.runs import recorded_run
+from flows.on_dask import classify_book, dask_scheduler, plan_book
 from flows.progress import with_progress
 from flows.sending import Dispatched, DispatchIncomplete, send_outbox
 from tasks.calls import queue_calls
@@ -66,16 +67,25 @@ def daily_collection(as_of: date | None = None, now: datetime | None = None, dry
         settings = settings.model_copy(update={"dry_run": True})
     flow_run_id = str(runtime.flow_run.id or "") or None
     deployed = bool(runtime.deployment.id)
-    with open_runtime(settings, clock) as base:
+    with open_runtime(settings, clock) as base, dask_scheduler(settings) as dask:
         prepare_database(base)
-        with leased(base, "daily", flow_run_id) as rt, recorded_run(rt.engine, day, flow_run_id, rt.lease) as run:
+        with leased(base, "daily", flow_run_id) as rt, recorded_run(
+            rt.engine, day, flow_run_id, rt.lease, rt.policy.fingerprint
+        ) as run:
             with day_lock(rt.engine, day, get_run_logger().warning):  # one run computes the day at a time
                 batches = snapshot_book(rt, day)
                 judge_promises(rt, day)
-                with_progress(classify_batch.map(unmapped(rt), batches, unmapped(day)), "classify-progress", "classify")
+                if dask:  # the same steps, as tasks of subflows on the Dask cluster
+                    classify_book(rt, batches, day, dask)
+                else:
+                    classify = classify_batch.map(unmapped(rt), batches, unmapped(day))
+                    with_progress(classify, "classify-progress", "classify")
                 track_cases(rt, day)
                 bounds = planning_batches(rt, day)
-                plans = plan_batch.map(unmapped(rt), bounds, unmapped(day)).result()
+                if dask:
+                    plans = plan_book(rt, bounds, day, dask)
+                else:
+                    plans = plan_batch.map(unmapped(rt), bounds, unmapped(day)).result()
                 guard_contacts(rt, day)
                 hand_to_channels(rt, day)
                 queue_calls(rt, day)

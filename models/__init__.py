@@ -24,7 +24,7 @@ from models.letter import Letter
 from models.loan import Installment, Loan, Payment
 from models.message import MessageEvent, OutboxMessage, Suppression
 from models.position import Position
-from models.run import CollectionRun, RunLease
+from models.run import CollectionRun, RunLease, SendSlot
 
 metadata = SQLModel.metadata
 
@@ -59,6 +59,7 @@ __all__ = [
     "Position",
     "QuarantinedRow",
     "RunLease",
+    "SendSlot",
     "Suppression",
     "metadata",
 ]

@@ -24,9 +24,12 @@ class LoanBase(SQLModel):
     secured: bool = False  # collateral (抵押物) or guarantor (担保人)
 
 
-# The stored loan; `id` is internal and gives the batches their ranges.
+# The stored loan; `id` is internal and gives the batches their ranges. `input_version` moves on
+# whenever what its position is computed from changes (schedule, terms, a payment, a hardship
+# arrangement, a promise judged): an incremental day recomputes a loan whose version moved.
 class Loan(LoanBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
+    input_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 # One scheduled installment, keyed (loan, seq).

@@ -28,3 +28,4 @@ class Position(SQLModel, table=True):
     credit: Decimal = Field(sa_type=Money)
     times_late: int = 0
     next_due_date: date | None = None
+    input_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # the loan's, when computed

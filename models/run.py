@@ -22,6 +22,7 @@ class CollectionRun(SQLModel, table=True):
     summary: str | None = None  # JSON counts, written at the end
     lease_id: int | None = None  # the run's lease (see RunLease): gone with no finish = crashed
     crash_found_at: datetime | None = Field(default=None, sa_type=AwareDateTime)  # when a later run found it
+    policy_hash: str | None = Field(default=None, max_length=64)  # the policy it ran with (incremental days)
 
 
 # A live run's claim on what it is sending: renewed by a heartbeat while the process lives. A message
@@ -36,3 +37,14 @@ class RunLease(SQLModel, table=True):
     started_at: datetime = Field(sa_type=AwareDateTime)
     heartbeat_at: datetime = Field(sa_type=AwareDateTime)
     released_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+
+
+# One run at a time sends through a provider, across processes and machines: the provider's rate is
+# the provider's, not each run's. A run holds the row (under its lease) while any of its send tasks
+# uses the provider; a run whose lease is gone (released, or silent past the TTL) holds it no more.
+class SendSlot(SQLModel, table=True):
+    __tablename__ = "send_slot"
+
+    provider: str = Field(primary_key=True, max_length=16)
+    lease_id: int | None = None
+    held_since: datetime | None = Field(default=None, sa_type=AwareDateTime)

@@ -26,6 +26,7 @@ from arrears.settings import get_settings  # noqa: E402
 
 if TYPE_CHECKING:
     from arrears.fakeprovider import FakeProviders
+    from arrears.forkserver import ForkServer
 
 POSTGRES_URL = os.environ.get("ARREARS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -102,6 +103,17 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def fork_server(prefect_harness) -> Iterator[ForkServer]:  # type: ignore[no-untyped-def]
+    """``arrears`` commands in processes of their own, forked from one that imported the CLI once."""
+    from prefect.settings import PREFECT_API_URL
+
+    from arrears.forkserver import ForkServer
+
+    with ForkServer({**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}) as server:
+        yield server
 
 
 @pytest.fixture

@@ -29,7 +29,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("arrears.steps",),
     ("tasks",),
     ("flows",),
-    ("arrears.cli", "arrears.demo", "arrears.ops", "arrears.fakeprovider", "arrears.webhooks", "arrears.__main__"),
+    ("arrears.cli", "arrears.demo", "arrears.ops", "arrears.fakeprovider", "arrears.webhooks", "arrears.__main__",
+     "arrears.forkserver"),
 )  # fmt: skip
 PURE = LAYERS[2]  # the rules: no database, no provider, no process pool
 IO = ("arrears.store", "arrears.providers", "arrears.db", "arrears.runtime")

@@ -8,8 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -158,17 +156,12 @@ def test_a_file_that_cannot_be_written_names_its_directory_and_leaves_nothing_ha
     assert list(target.parent.iterdir()) == []  # the temporary file went too
 
 
-def test_a_bad_policy_is_told_in_one_line_without_a_traceback(tmp_path):
+def test_a_bad_policy_is_told_in_one_line_without_a_traceback(tmp_path, fork_server):
     bad = tmp_path / "policy.yaml"
     bad.write_text("version: 1\nstages: {buckets: []}\n", encoding="utf-8")
     env = {**os.environ, "ARREARS_POLICY_PATH": str(bad), "ARREARS_VAR_DIR": str(tmp_path / "var")}
-    done = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "arrears", "loans"], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+    done = fork_server.capture(["loans"], env, timeout=120)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and done.stderr.startswith(f"error: {bad}: ")
-    debug = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "arrears", "--debug", "loans"], env=env, capture_output=True, text=True, timeout=120,
-        check=False,
-    )  # fmt: skip
+    debug = fork_server.capture(["--debug", "loans"], env, timeout=120)
     assert "Traceback" in debug.stderr

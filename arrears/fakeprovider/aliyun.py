@@ -27,7 +27,7 @@ from arrears.fakeprovider.state import FakeState, Fault, new_sid, now
 from arrears.fakeprovider.transport import drop_connection
 from arrears.messaging.registered import Registered, RegistrationError, load_registry
 from arrears.policy import load_policy
-from arrears.providers.aliyun_sms import CHINA
+from arrears.providers.aliyun_reports import CHINA
 
 AUTH = re.compile(
     r"^ACS3-HMAC-SHA256 Credential=(?P<key>[^,]+),SignedHeaders=(?P<headers>[^,]+),Signature=(?P<sig>\w+)$"

@@ -7,6 +7,7 @@ the key path and the reason (``strategy.M1.high[0].channel: ...``).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import date
 from functools import cached_property
@@ -128,6 +129,11 @@ class Policy(Strict):
             for by_risk in strategy.values():
                 for actions in by_risk.values():
                     yield from actions
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A hash of everything the policy says: positions computed under another policy are not reused."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
 
     def experiment_on(self, day: date) -> ExperimentSpec | None:
         """The experiment the policy runs on ``day`` (one at a time), if any."""

@@ -8,14 +8,15 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from arrears.providers.aliyun_sms import CHINA
 from arrears.providers.receipts import Receipt
 from models.message import DELIVERED, UNDELIVERED
 
 # Replies that opt out: the 退订 convention every template ends with ("回复TD退订"), and STOP.
 OPT_OUT_REPLIES = frozenset({"TD", "T", "退订", "STOP", "UNSUBSCRIBE"})
 ACK = {"code": 0, "msg": "接收成功"}
+CHINA = ZoneInfo("Asia/Shanghai")  # the time zone of the reports' timestamps
 
 
 class BadReport(ValueError):

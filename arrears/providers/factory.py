@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from arrears.messaging.registered import check_registered, load_registry
 from arrears.policy import Policy, load_policy
-from arrears.providers.aliyun_sms import AliyunCredentials, AliyunSms
 from arrears.providers.outcomes import Provider
 from arrears.providers.routing import Routes, residency_problem
 from arrears.providers.sendgrid_email import SendGridCredentials, SendGridEmail
@@ -21,6 +21,9 @@ from arrears.secrets import (
 )
 from arrears.settings import Settings
 from arrears.templating.lender import lender_from
+
+if TYPE_CHECKING:
+    from arrears.providers.aliyun_sms import AliyunSms
 
 Secret = Callable[[str], str]
 
@@ -122,6 +125,8 @@ def _aliyun(settings: Settings, secret: Secret, policy: Policy) -> AliyunSms:
     problems = check_registered(policy.providers.aliyun, sms, lender_from(settings))
     if problems:
         raise ProviderNotConfigured("Alibaba Cloud SMS templates do not match ours: " + "; ".join(problems))
+    from arrears.providers.aliyun_sms import AliyunCredentials, AliyunSms  # noqa: PLC0415 - its SDK: 0.4 s
+
     creds = AliyunCredentials(
         settings.aliyun_access_key_id, key_secret, settings.aliyun_sms_endpoint, settings.provider_timeout_s
     )

@@ -21,8 +21,8 @@ from arrears.faults import crash_point
 from arrears.money import from_cents
 from arrears.policy import Policy
 from arrears.runtime import Runtime, worker_engine, worker_policy
-from arrears.store.book import Batch, loan_batches, read_books
-from arrears.store.positions import day_was_run, replace_positions, stored_positions
+from arrears.store.book import Batch, loan_batches, loan_versions, loans_to_compute, read_books, stage_loans
+from arrears.store.positions import day_was_run, incremental_since, replace_positions, stored_positions
 from arrears.store.promises import broken_promise_counts
 
 PARTS = ("principal", "interest", "penalty", "fees", "total")
@@ -31,12 +31,26 @@ PARTS = ("principal", "interest", "penalty", "fees", "total")
 @dataclass(frozen=True)
 class ClassifySummary:
     loans: int
-    by_stage: Counter[str]
+    by_stage: Counter[str]  # of the loans computed
+    kept: int = 0  # loans whose position of the previous run day still holds (an incremental day)
 
 
-def classify_batch(rt: Runtime, batch: Batch, as_of: date) -> ClassifySummary:
-    """The batch classified in a worker of the runtime's pool (picklable arguments only)."""
-    future = rt.pool.submit(classify_loans, rt.url, rt.policy_path, batch.first_loan_id, batch.last_loan_id, as_of)
+def incremental_base(rt: Runtime, as_of: date) -> date | None:
+    """The previous run day whose positions an incremental day may keep (``ARREARS_INCREMENTAL``), or
+    None: a full day (the first, or the policy changed since: positions computed under another
+    policy are not kept)."""
+    if not rt.settings.incremental:
+        return None
+    with rt.engine.connect() as conn:
+        return incremental_since(conn, as_of, rt.policy.fingerprint)
+
+
+def classify_batch(rt: Runtime, batch: Batch, as_of: date, since: date | None = None) -> ClassifySummary:
+    """The batch classified in a worker of the runtime's pool (picklable arguments only); ``since``:
+    the previous run day whose positions unchanged loans keep."""
+    future = rt.pool.submit(
+        classify_loans, rt.url, rt.policy_path, batch.first_loan_id, batch.last_loan_id, as_of, since
+    )
     return future.result()
 
 
@@ -55,19 +69,26 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 
 def classify_loans(
-    url: str, policy_path: str | None, first_loan_id: int, last_loan_id: int, as_of: date
+    url: str, policy_path: str | None, first_loan_id: int, last_loan_id: int, as_of: date, since: date | None = None
 ) -> ClassifySummary:
-    """Snapshot the book of loans ``first..last``, classify them, replace their positions for ``as_of``."""
+    """Snapshot the book of loans ``first..last``, classify them, replace their positions for ``as_of``.
+    With ``since`` (an incremental day) only the loans whose position may have changed since that
+    run day are computed (``loans_to_compute``); the others keep theirs."""
     policy = worker_policy(policy_path)
     broken = broken_statuses(policy.promises.partial_counts_as_broken)
     with _no_cyclic_gc(), worker_engine(url).begin() as conn:
-        books = read_books(conn, first_loan_id, last_loan_id, as_of)
+        versions = loan_versions(conn, first_loan_id, last_loan_id)
+        if since is not None:
+            todo = loans_to_compute(conn, first_loan_id, last_loan_id, since, as_of, policy.stages.pre_due_days)
+            stage_loans(conn, todo)
+        books = read_books(conn, first_loan_id, last_loan_id, as_of, staged=since is not None)
         counts = broken_promise_counts(conn, first_loan_id, last_loan_id, as_of, broken)
         rows = [position_for(book, as_of, policy, counts.get(book.loan_id, 0)) for book in books]
         crash_point("classify.computed")  # inside the batch's transaction: nothing of it is written
-        replace_positions(conn, as_of, first_loan_id, last_loan_id, rows)
+        replace_positions(conn, as_of, first_loan_id, last_loan_id, rows, versions, copy_from=since)
     crash_point("classify.written")
-    return ClassifySummary(loans=len(rows), by_stage=Counter(row.stage for row in rows))
+    kept = len(versions) - len(rows) if since is not None else 0
+    return ClassifySummary(loans=len(rows) + kept, by_stage=Counter(row.stage for row in rows), kept=kept)
 
 
 def _row(loan_no: str, borrower_id: str, dpd: int, stage: str, risk: str, parts: list[Decimal]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -124,10 +125,13 @@ def send_chunk(
     rt: Runtime, channel: str, ids: list[int], log: Callable[[str], None] = lambda _m: None
 ) -> DispatchReport:
     """Send one chunk, each message through its provider. Every chunk of the run draws on the same
-    per-provider token bucket, so the configured rate holds across concurrent tasks."""
+    per-provider token bucket, so the configured rate holds across concurrent tasks; and the run
+    sends through a provider only while it holds the provider's send slot, so it holds across runs
+    and machines too (``arrears.store.slots``)."""
     report = DispatchReport()
     for provider, part in by_provider(rt, channel, ids).items():
-        report = report + dispatcher(rt, channel, provider, log).send(part)
+        with rt.lease.sending_through(provider) if rt.lease else nullcontext():
+            report = report + dispatcher(rt, channel, provider, log).send(part)
     return report
 
 

@@ -6,7 +6,7 @@ dominate otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -14,7 +14,7 @@ from itertools import groupby, repeat
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, bindparam, text
 
 from arrears.engine import Installment, LoanBook, Payment, RepaymentPlan, Waiver
 from arrears.store import DAY
@@ -92,24 +92,36 @@ HORIZON_DAYS = 45
 
 _INSTALLMENTS = (
     "SELECT loan_id, seq, due_date, principal_due, interest_due, fee_due FROM installment"
-    " WHERE loan_id BETWEEN {lo} AND {hi} AND due_date < {horizon} ORDER BY loan_id, seq"
+    " WHERE loan_id BETWEEN {lo} AND {hi}{only} AND due_date < {horizon} ORDER BY loan_id, seq"
 )
 _TAILS = (
     "SELECT loan_id, MAX(seq), MIN(due_date), CAST(SUM(principal_due) AS BIGINT), CAST(SUM(interest_due) AS BIGINT),"
     " CAST(SUM(fee_due) AS BIGINT)"
-    " FROM installment WHERE loan_id BETWEEN {lo} AND {hi} AND due_date >= {horizon} GROUP BY loan_id"
+    " FROM installment WHERE loan_id BETWEEN {lo} AND {hi}{only} AND due_date >= {horizon} GROUP BY loan_id"
 )
 _FULL_SCHEDULES = (
     "SELECT loan_id, seq, due_date, principal_due, interest_due, fee_due FROM installment"
     " WHERE loan_id IN ({ids}) ORDER BY loan_id, seq"
 )
 _PAYMENTS = (
-    "SELECT loan_id, paid_on, amount FROM payment WHERE loan_id BETWEEN {lo} AND {hi} AND paid_on <= {as_of}"
+    "SELECT loan_id, paid_on, amount FROM payment WHERE loan_id BETWEEN {lo} AND {hi}{only} AND paid_on <= {as_of}"
     " ORDER BY loan_id"
 )
 _LOANS = (
     "SELECT id, loan_no, borrower_id, product, penalty_rate_daily, late_fee, grace_days, secured, currency"
-    " FROM loan WHERE id BETWEEN {lo} AND {hi} ORDER BY id"
+    " FROM loan WHERE id BETWEEN {lo} AND {hi}{only_id} ORDER BY id"
+)
+_STAGED = " AND loan_id IN (SELECT loan_id FROM arrears_todo)"
+
+# Loans whose position on a day may differ from the one on the previous run day: no position then;
+# behind (penalty accrues, DPD grows) or pre-due; an instalment falling due within the pre-due
+# window; inputs changed since (their version moved); a hardship arrangement taking effect since.
+_TO_COMPUTE = (
+    "SELECT l.id FROM loan l LEFT JOIN position p ON p.as_of = :prev AND p.loan_id = l.id"
+    " WHERE l.id BETWEEN :lo AND :hi AND (p.loan_id IS NULL OR p.dpd > 0 OR p.stage <> 'current'"
+    " OR p.next_due_date <= :window OR l.input_version <> p.input_version"
+    " OR EXISTS (SELECT 1 FROM hardship h WHERE h.loan_id = l.id AND h.effective_on > :prev AND h.effective_on <= :d))"
+    " ORDER BY l.id"
 )
 
 
@@ -126,7 +138,8 @@ class _Reader:
         return d.isoformat() if self.sqlite else d
 
     def rows(self, template: str, params: tuple[Any, ...], width: int, **marks: str) -> list[list[Any]]:
-        self.cursor.execute(template.format(**{"lo": self.mark, "hi": self.mark, **marks}), params)
+        marks = {"lo": self.mark, "hi": self.mark, "only": "", "only_id": "", **marks}
+        self.cursor.execute(template.format(**marks), params)
         return _columns(self.cursor.fetchall(), width)
 
     def installments(self, cols: list[list[Any]]) -> dict[int, tuple[Installment, ...]]:
@@ -135,8 +148,11 @@ class _Reader:
         return _grouped(cols[0], items)
 
 
-def read_books(conn: Connection, first_loan_id: int, last_loan_id: int, as_of: date) -> list[LoanBook]:
-    """Loans ``first..last`` with their installments and the payments made up to ``as_of``.
+def read_books(
+    conn: Connection, first_loan_id: int, last_loan_id: int, as_of: date, staged: bool = False
+) -> list[LoanBook]:
+    """Loans ``first..last`` (``staged``: only those staged by ``stage_loans``) with their
+    installments and the payments made up to ``as_of``.
 
     Goes to the DBAPI cursor and converts whole columns at a time: SQLAlchemy's
     per-row wrapping and per-cell function calls cost more than the database does.
@@ -144,10 +160,11 @@ def read_books(conn: Connection, first_loan_id: int, last_loan_id: int, as_of: d
     r = _Reader(conn)
     bounds = (first_loan_id, last_loan_id)
     horizon = r.day(as_of + timedelta(days=HORIZON_DAYS))
+    only = _STAGED if staged else ""
     try:
-        schedule = r.installments(r.rows(_INSTALLMENTS, (*bounds, horizon), 6, horizon=r.mark))
-        tails = r.installments(r.rows(_TAILS, (*bounds, horizon), 6, horizon=r.mark))
-        paid = r.rows(_PAYMENTS, (*bounds, r.day(as_of)), 3, as_of=r.mark)
+        schedule = r.installments(r.rows(_INSTALLMENTS, (*bounds, horizon), 6, horizon=r.mark, only=only))
+        tails = r.installments(r.rows(_TAILS, (*bounds, horizon), 6, horizon=r.mark, only=only))
+        paid = r.rows(_PAYMENTS, (*bounds, r.day(as_of)), 3, as_of=r.mark, only=only)
         payments = _grouped(
             paid[0], _records(Payment, map(r.dates.__getitem__, paid[1]), map(r.cents.__getitem__, paid[2]))
         )
@@ -157,7 +174,8 @@ def read_books(conn: Connection, first_loan_id: int, last_loan_id: int, as_of: d
         for loan_id, (tail,) in tails.items():
             if loan_id not in full:
                 schedule[loan_id] = (*schedule.get(loan_id, ()), tail)
-        r.cursor.execute(_LOANS.format(lo=r.mark, hi=r.mark), bounds)
+        only_id = _STAGED.replace("loan_id IN", "id IN") if staged else ""
+        r.cursor.execute(_LOANS.format(lo=r.mark, hi=r.mark, only_id=only_id), bounds)
         loans = r.cursor.fetchall()
     finally:
         r.cursor.close()
@@ -262,3 +280,40 @@ _first = itemgetter(0)
 def _records(cls: type[T], *columns: Iterable[Any]) -> list[T]:
     """Named tuples from columns without a Python-level call per record."""
     return list(map(tuple.__new__, repeat(cls), zip(*columns, strict=True)))  # type: ignore[arg-type]
+
+
+def loans_to_compute(conn: Connection, first: int, last: int, prev: date, as_of: date, window_days: int) -> list[int]:
+    """The loans of ``first..last`` whose position on ``as_of`` may differ from their position on
+    ``prev`` (the previous run day); the others keep it (see ``_TO_COMPUTE``)."""
+    rows = conn.execute(
+        text(_TO_COMPUTE).bindparams(DAY, bindparam("prev", type_=DAY.type), bindparam("window", type_=DAY.type)),
+        {"lo": first, "hi": last, "prev": prev, "d": as_of, "window": as_of + timedelta(days=window_days)},
+    )
+    return [int(i) for (i,) in rows]
+
+
+def stage_loans(conn: Connection, loan_ids: Sequence[int]) -> None:
+    """Put these loan ids in the connection's ``arrears_todo`` table (a temporary table: the batch's
+    reads and its position copy take or leave them)."""
+    dbapi = conn.connection.driver_connection
+    cur = dbapi.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS arrears_todo (loan_id BIGINT PRIMARY KEY)")
+        cur.execute("DELETE FROM arrears_todo")
+        mark = "?" if conn.dialect.name == "sqlite" else "%s"
+        cur.executemany(f"INSERT INTO arrears_todo (loan_id) VALUES ({mark})", [(i,) for i in loan_ids])
+        if conn.dialect.name == "sqlite":
+            # The staging must not open the batch's transaction on SQLite: the reads after it would
+            # pin a WAL snapshot, and the batch's write could not upgrade it once another batch had
+            # committed ("database is locked" at once, whatever the busy timeout). The temporary
+            # table is this connection's alone: committing it now changes nothing anyone else sees.
+            dbapi.commit()  # type: ignore[union-attr]
+    finally:
+        cur.close()
+
+
+def loan_versions(conn: Connection, first: int, last: int) -> dict[int, int]:
+    """Loan id -> its input version (what its position is computed from, see ``models.loan.Loan``)."""
+    q = text("SELECT id, input_version FROM loan WHERE id BETWEEN :lo AND :hi")
+    rows = conn.execute(q, {"lo": first, "hi": last})
+    return {int(i): int(v) for i, v in rows}

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, insert, select
 
 from arrears.engine import Installment
 from arrears.store.cases import add_event
+from arrears.store.loans import bump_versions
 from models import Hardship, HardshipInstallment
 
 HS = Hardship.__table__  # type: ignore[attr-defined]
@@ -57,6 +58,7 @@ def _record(
         )
         .returning(HS.c.id)
     ).scalar_one()  # fmt: skip
+    bump_versions(conn, [loan_id])  # and from its effective day the incremental days see it (store/book.py)
     add_event(
         conn, key=f"hardship:{hardship_id}", loan_id=loan_id, as_of=effective_on, at=now, kind=f"hardship_{kind}",
         actor=approval.approver, source=approval.source, detail=f"{detail}; {approval.reason}",

@@ -9,10 +9,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from arrears.book.reader import ValidatedBook
+from arrears.store.loans import bump_versions
 from models import Borrower, Contact, ImportRun, Installment, Loan, Payment, QuarantinedRow
 from models.types import utcnow
 
@@ -37,20 +38,29 @@ def _existing(conn: Connection, table: Table, column: str, ids: set[str]) -> set
     return found
 
 
-def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE for SQLite and PostgreSQL."""
+def upsert(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str], changed: str | None = None
+) -> set[Any]:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE for SQLite and PostgreSQL; a row whose values are the
+    same is left alone. Returns the ``changed`` column of the rows inserted or changed."""
+    out: set[Any] = set()
     if not rows:
-        return
+        return out
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     for i in range(0, len(rows), CHUNK):
         stmt = dialect.insert(table).values(list(rows[i : i + CHUNK]))
         updates = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
+        differs = or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in updates))
         stmt = (
-            stmt.on_conflict_do_update(index_elements=list(keys), set_=updates)
+            stmt.on_conflict_do_update(index_elements=list(keys), set_=updates, where=differs)
             if updates
             else stmt.on_conflict_do_nothing(index_elements=list(keys))
         )
-        conn.execute(stmt)
+        if changed is None:
+            conn.execute(stmt)
+        else:
+            out.update(conn.execute(stmt.returning(table.c[changed])).scalars())
+    return out
 
 
 def _rows(records: Iterable[Any], **extra: Any) -> list[dict[str, Any]]:
@@ -65,18 +75,19 @@ def write_book(
     now = utcnow()
     borrowers = [{**r, **protect(r["id_number"])} for r in _rows(book.good("borrowers.csv"), updated_at=now)]
     upsert(conn, Borrower.__table__, borrowers, ["borrower_id"])  # type: ignore[attr-defined]
-    upsert(conn, Loan.__table__, _rows(book.good("loans.csv")), ["loan_no"])  # type: ignore[attr-defined]
+    changed = upsert(conn, Loan.__table__, _rows(book.good("loans.csv")), ["loan_no"], "id")  # type: ignore[attr-defined]
     loan_ids = _loan_ids(conn, {r.loan_no for n in ("installments.csv", "payments.csv") for r in book.good(n)})
     installments = [
         {"loan_id": loan_ids[r.loan_no], **{k: v for k, v in asdict(r).items() if k != "loan_no"}}
         for r in book.good("installments.csv")
     ]
-    upsert(conn, Installment.__table__, installments, ["loan_id", "seq"])  # type: ignore[attr-defined]
+    changed |= upsert(conn, Installment.__table__, installments, ["loan_id", "seq"], "loan_id")  # type: ignore[attr-defined]
     payments = [
         {"loan_id": loan_ids[r.loan_no], "paid_on": r.paid_on, "amount": r.amount, "reference": r.reference}
         for r in book.good("payments.csv")
     ]
-    upsert(conn, Payment.__table__, payments, ["reference"])  # type: ignore[attr-defined]
+    changed |= upsert(conn, Payment.__table__, payments, ["reference"], "loan_id")  # type: ignore[attr-defined]
+    bump_versions(conn, changed)
     upsert(conn, Contact.__table__, _rows(book.good("contacts.csv")), ["borrower_id", "phone"])  # type: ignore[attr-defined]
     return {name: len(records) for name, records in book.records.items()}
 
@@ -117,3 +128,4 @@ def record_import_run(conn: Connection, directory: Path, book: ValidatedBook, im
             ],
         )
     return run_id
+

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, select, text, update
 
 from arrears.engine import LoanBook
 from arrears.store.book import read_books
@@ -58,3 +58,11 @@ def loan_nos(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
         q = select(LN.c.id, LN.c.loan_no).where(LN.c.id.in_(unique[i : i + CHUNK]))
         out.update({r.id: r.loan_no for r in conn.execute(q)})
     return out
+
+
+def bump_versions(conn: Connection, loan_ids: Iterable[int]) -> None:
+    """What these loans' positions are computed from changed (a schedule, terms, a payment, a hardship
+    arrangement, a promise judged): an incremental day recomputes them."""
+    ids = sorted(set(loan_ids))
+    for i in range(0, len(ids), CHUNK):
+        conn.execute(update(LN).where(LN.c.id.in_(ids[i : i + CHUNK])).values(input_version=LN.c.input_version + 1))

@@ -3,11 +3,11 @@ so re-running a day rewrites the same rows."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
 from arrears.engine import PositionRow
 from arrears.money import from_cents, to_cents
@@ -29,10 +29,11 @@ COLUMNS = (
     "credit",
     "times_late",
     "next_due_date",
+    "input_version",
 )
 
 
-def _tuple(as_of: date, p: PositionRow) -> tuple[object, ...]:
+def _tuple(as_of: date, p: PositionRow, version: int = 0) -> tuple[object, ...]:
     return (
         as_of,
         p.loan_id,
@@ -48,18 +49,38 @@ def _tuple(as_of: date, p: PositionRow) -> tuple[object, ...]:
         to_cents(p.credit),
         p.times_late,
         p.next_due_date,
+        version,
     )
 
 
 def replace_positions(
-    conn: Connection, as_of: date, first_loan_id: int, last_loan_id: int, rows: Sequence[PositionRow]
+    conn: Connection,
+    as_of: date,
+    first_loan_id: int,
+    last_loan_id: int,
+    rows: Sequence[PositionRow],
+    versions: Mapping[int, int] | None = None,
+    copy_from: date | None = None,
 ) -> None:
-    """Replace the day's positions of loans ``first..last`` (COPY on PostgreSQL)."""
+    """Replace the day's positions of loans ``first..last`` (COPY on PostgreSQL) with ``rows``
+    (computed with the loans' input ``versions``); with ``copy_from``, the loans of the range not
+    among them (not staged in ``arrears_todo``: see ``stage_loans``) keep that day's position."""
     conn.execute(
         text("DELETE FROM position WHERE as_of = :d AND loan_id BETWEEN :lo AND :hi").bindparams(DAY),
         {"d": as_of, "lo": first_loan_id, "hi": last_loan_id},
     )
-    data = [_tuple(as_of, p) for p in rows]
+    if copy_from is not None:
+        cols = ", ".join(COLUMNS[1:])
+        conn.execute(
+            text(
+                f"INSERT INTO position (as_of, {cols}) SELECT :d, {cols} FROM position"  # noqa: S608
+                " WHERE as_of = :p AND loan_id BETWEEN :lo AND :hi"
+                " AND loan_id NOT IN (SELECT loan_id FROM arrears_todo)"
+            ).bindparams(DAY, bindparam("p", type_=DAY.type)),
+            {"d": as_of, "p": copy_from, "lo": first_loan_id, "hi": last_loan_id},
+        )
+    versions = versions or {}
+    data = [_tuple(as_of, p, versions.get(p.loan_id, 0)) for p in rows]
     dbapi = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
         with dbapi.cursor() as cur, cur.copy(f"COPY position ({', '.join(COLUMNS)}) FROM STDIN") as copy:  # type: ignore[union-attr]
@@ -69,7 +90,7 @@ def replace_positions(
         marks = ", ".join("?" * len(COLUMNS))
         dbapi.executemany(
             f"INSERT INTO position ({', '.join(COLUMNS)}) VALUES ({marks})",  # type: ignore[union-attr]
-            [(r[0].isoformat(), *r[1:13], r[13].isoformat() if r[13] else None) for r in data],
+            [(r[0].isoformat(), *r[1:13], r[13].isoformat() if r[13] else None, r[14]) for r in data],
         )
 
 
@@ -113,3 +134,20 @@ def stored_positions(conn: Connection, as_of: date, stage: str | None = None) ->
         + " ORDER BY l.loan_no"
     )
     return list(conn.execute(text(sql).bindparams(DAY), {"d": as_of, "stage": stage}))
+
+
+def incremental_since(conn: Connection, as_of: date, policy_hash: str) -> date | None:
+    """The last run day before ``as_of`` if its latest run used this policy, else None."""
+    prev = conn.execute(
+        text("SELECT MAX(as_of) FROM position WHERE as_of < :d").bindparams(DAY), {"d": as_of}
+    ).scalar()
+    if prev is None:
+        return None
+    prev_day = prev if isinstance(prev, date) else date.fromisoformat(str(prev))
+    used = conn.execute(
+        text("SELECT policy_hash FROM collection_run WHERE as_of = :p ORDER BY id DESC LIMIT 1").bindparams(
+            bindparam("p", type_=DAY.type)
+        ),
+        {"p": prev_day},
+    ).scalar()
+    return prev_day if used == policy_hash else None

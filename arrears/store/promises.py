@@ -17,6 +17,7 @@ from arrears.money import from_cents
 from arrears.planning import PromiseView
 from arrears.store import DAY, as_date, rows_on
 from arrears.store.cases import add_event
+from arrears.store.loans import bump_versions
 from models import Promise
 
 PR = Promise.__table__  # type: ignore[attr-defined]
@@ -107,6 +108,7 @@ def record_verdict(
 ) -> None:
     """Write a promise's verdict and put it on the loan's timeline."""
     conn.execute(update(PR).where(PR.c.id == promise.id).values(status=verdict, paid=paid, judged_on=judged_on))
+    bump_versions(conn, [promise.loan_id])  # a broken promise weighs on the risk grade
     add_event(
         conn, key=f"promise:{promise.id}:judged", loan_id=promise.loan_id, as_of=judged_on, at=now,
         kind=f"promise_{verdict}", actor="system", source="daily-run",

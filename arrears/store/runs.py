@@ -48,7 +48,7 @@ def mark_crashed(conn: Connection, now: datetime, ttl: timedelta) -> int:
 
 @contextmanager
 def recorded_run(
-    engine: Engine, as_of: date, flow_run_id: str | None, lease: HeldLease | None = None
+    engine: Engine, as_of: date, flow_run_id: str | None, lease: HeldLease | None = None, policy_hash: str | None = None
 ) -> Iterator[RunRecord]:
     """A ``running`` row for the day's run (under its lease), settled when the block ends: with the
     record's status and summary, or ``failed`` (no summary) when the block raises. Earlier runs
@@ -59,7 +59,7 @@ def recorded_run(
         result = conn.execute(
             CollectionRun.__table__.insert().values(  # type: ignore[attr-defined]
                 as_of=as_of, flow_run_id=flow_run_id, started_at=utcnow(), status="running",
-                lease_id=lease.id if lease is not None else None,
+                lease_id=lease.id if lease is not None else None, policy_hash=policy_hash,
             )
         )  # fmt: skip
     record = RunRecord(int(result.inserted_primary_key[0]))

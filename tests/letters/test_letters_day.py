@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import re
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -166,7 +165,7 @@ def test_letters_render_in_a_process_pool(prefect_harness, providers, letters_bo
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # about the PDFs: the SQL runs on both in the test above
-def test_arrears_letter_prints_the_pdfs_absolute_path_and_renders_it_once(providers, letters_book):
+def test_arrears_letter_prints_the_pdfs_absolute_path_and_renders_it_once(providers, letters_book, fork_server):
     from arrears.engine import position_for
     from arrears.policy import load_policy
     from arrears.store.book import read_books
@@ -178,22 +177,26 @@ def test_arrears_letter_prints_the_pdfs_absolute_path_and_renders_it_once(provid
         target = next(
             no for lid, no in loans if position_for(read_books(conn, lid, lid, AS_OF)[0], AS_OF, policy).stage == "M2"
         )
-    cmd = [sys.executable, "-m", "arrears", "letter", "--loan", target, "--as-of", AS_OF.isoformat()]
-    first = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=120)
+    def arrears(*args: str):  # type: ignore[no-untyped-def]  # `python -m arrears ...`, forked warm
+        return fork_server.capture(list(args), os.environ, timeout=120)
+
+    cmd = ["letter", "--loan", target, "--as-of", AS_OF.isoformat()]
+    first = arrears(*cmd)
+    assert first.returncode == 0, first.stderr
     path = Path(first.stdout.strip())
     assert path.is_absolute() and path.exists() and path.suffix == ".pdf"
     assert target in re.sub(r"\s+", "", PdfReader(path).pages[0].extract_text())
-    again = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=120)
-    assert again.stdout == first.stdout
+    again = arrears(*cmd)
+    assert again.returncode == 0 and again.stdout == first.stdout
     (letter,) = rows(letters_book, select(Letter))
     assert letter.key == f"loan:{target}:m2_demand_letter:letter:{AS_OF}"  # the daily run's key: never a second one
 
-    missing = subprocess.run([*cmd[:5], "NO-SUCH-LOAN", *cmd[6:]], capture_output=True, text=True, timeout=120)
+    missing = arrears(*cmd[:2], "NO-SUCH-LOAN", *cmd[3:])
     assert missing.returncode == 2 and "NO-SUCH-LOAN" in missing.stderr
 
-    verify = [sys.executable, "-m", "arrears", "letters", "verify", "--as-of", AS_OF.isoformat()]
-    ok = subprocess.run(verify, capture_output=True, text=True, timeout=120)
+    verify = ["letters", "verify", "--as-of", AS_OF.isoformat()]
+    ok = arrears(*verify)
     assert ok.returncode == 0 and "1 letters checked, 0 missing or altered" in ok.stdout
     path.write_bytes(path.read_bytes() + b"\n")  # altered after it was archived
-    bad = subprocess.run(verify, capture_output=True, text=True, timeout=120)
+    bad = arrears(*verify)
     assert bad.returncode == 1 and letter.reference in bad.stderr and "differs from the recorded" in bad.stderr

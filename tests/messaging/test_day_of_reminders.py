@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
 
@@ -200,7 +201,7 @@ def test_a_429_storm_a_5xx_burst_and_dropped_connections_are_ridden_out_within_t
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # tests/resilience kills PostgreSQL runs at every point
 def test_a_run_killed_mid_dispatch_and_rerun_sends_every_message_exactly_once(
-    prefect_harness, providers, book, tmp_path
+    prefect_harness, providers, book, tmp_path, fork_server
 ):
     from prefect.settings import PREFECT_API_URL
 
@@ -214,20 +215,14 @@ def test_a_run_killed_mid_dispatch_and_rerun_sends_every_message_exactly_once(
         "ARREARS_DISPATCH_THREADS": "2",
         "ARREARS_PROVIDER_TIMEOUT_S": "60",
     }
-    proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "arrears", "run", "--as-of", str(AS_OF), "--now", NOW.isoformat()],
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    pid = fork_server.start(["run", "--as-of", str(AS_OF), "--now", NOW.isoformat()], env)  # a process of its own
     deadline = time.monotonic() + 120
     while statuses(book).get("sent", 0) + statuses(book).get("delivered", 0) < 5:
-        assert proc.poll() is None, "the run ended before it could be killed"
+        assert Path(f"/proc/{pid}").exists(), "the run ended before it could be killed"
         assert time.monotonic() < deadline, "dispatch never got going"
         time.sleep(0.1)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    os.killpg(pid, signal.SIGKILL)
+    assert fork_server.wait() == -9
     left = statuses(book)
     assert left.get("sending", 0) >= 1 and left.get("queued", 0) >= 1
 

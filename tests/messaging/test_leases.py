@@ -7,13 +7,14 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from arrears.runtime import Lease, Runtime
 from arrears.settings import get_settings
 from arrears.steps.dispatch import gone_leases
-from arrears.store import leases
-from models import OutboxMessage
+from arrears.store import leases, slots
+from models import OutboxMessage, SendSlot
 from tests.factories import seed_outbox
 from tests.messaging.test_dispatch import KEY, PHONE, _dispatcher, _twilio
 
@@ -72,3 +73,57 @@ def test_a_claim_names_the_claiming_runs_lease(providers, fresh_db):
         lease.close()
     with fresh_db.connect() as conn:
         assert conn.execute(select(OutboxMessage.lease_id)).scalar_one() == lease.id
+
+
+def test_a_send_slot_is_held_by_one_live_run_and_freed_when_it_gives_it_back_or_dies(fresh_db):
+    ttl, now = timedelta(seconds=3), datetime.now(UTC)
+    with fresh_db.begin() as conn:
+        first, second, dead = (leases.open_lease(conn, "daily", f"h:{n}", None, now) for n in (1, 2, 3))
+        leases.beat(conn, dead, now - timedelta(seconds=30))  # its last heartbeat: a run killed long ago
+    with fresh_db.begin() as conn:
+        assert slots.take(conn, "twilio", first, now, ttl) is None
+        assert slots.take(conn, "twilio", first, now, ttl) is None  # ours already
+        assert slots.take(conn, "twilio", second, now, ttl) == first  # a live run holds it
+        assert slots.take(conn, "sendgrid", second, now, ttl) is None  # one slot per provider
+        slots.give_back(conn, "twilio", second)  # not its to give back
+        assert slots.take(conn, "twilio", second, now, ttl) == first
+        slots.give_back(conn, "twilio", first)
+        assert slots.take(conn, "twilio", dead, now, ttl) is None
+        assert slots.take(conn, "twilio", second, now, ttl) is None  # its holder died: free
+        leases.release(conn, second, now)
+        assert slots.take(conn, "twilio", first, now, ttl) is None  # its holder finished: free
+
+
+def test_a_run_waits_for_the_send_slot_while_another_live_run_sends_through_that_provider(fresh_db):
+    one, two = Lease(fresh_db, 3, "daily", None), Lease(fresh_db, 3, "dispatch", None)
+    waited: list[float] = []
+    try:
+        with one.sending_through("twilio"), one.sending_through("twilio"):  # two of its send tasks
+            def wait(seconds: float) -> None:
+                waited.append(seconds)
+                if len(waited) == 3:  # the first run's tasks finish while the second waits
+                    raise _Finished
+            with pytest.raises(_Finished), two.sending_through("twilio", wait=wait):
+                pass
+            with two.sending_through("sendgrid"):  # another provider's slot is free
+                pass
+        with two.sending_through("twilio", wait=_never):  # given back by the last of its tasks
+            assert _holder(fresh_db, "twilio") == two.id
+    finally:
+        one.close()
+        two.close()
+    assert waited == [0.75, 0.75, 0.75]  # polling at a quarter of the TTL
+    assert _holder(fresh_db, "twilio") is None
+
+
+def _holder(engine, provider: str) -> int | None:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return conn.execute(select(SendSlot.lease_id).where(SendSlot.provider == provider)).scalar_one()
+
+
+class _Finished(Exception):
+    pass
+
+
+def _never(seconds: float) -> None:
+    raise AssertionError("waited for a free slot")

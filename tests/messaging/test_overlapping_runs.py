@@ -14,6 +14,8 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,6 +23,7 @@ from prefect.settings import PREFECT_API_URL
 from sqlalchemy import func, select
 
 from arrears.db import make_engine
+from arrears.forkserver import ForkServer
 from arrears.settings import get_settings
 from arrears.steps.importing import import_book
 from flows.dispatch import dispatch_due
@@ -78,6 +81,16 @@ def _finish(proc: subprocess.Popen[bytes], timeout_s: float = 240) -> str:
     return text
 
 
+def _start_day(server: ForkServer, log: Path) -> int:
+    """The daily run as ``_run_day`` starts it, forked warm (the fork server runs one at a time)."""
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
+    return server.start(["run", "--as-of", str(AS_OF), "--now", NOW.isoformat()], env, out=log)
+
+
+def _finish_day(server: ForkServer, log: Path) -> None:
+    assert server.wait(240) == 0, log.read_text(errors="replace")[-3000:]
+
+
 def _wait_for(predicate, what: str, timeout_s: float = 120) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout_s
     while not predicate():
@@ -101,22 +114,39 @@ def _exactly_once(providers, engine) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # production's database; the same day twice runs on
 def test_the_hourly_dispatch_started_while_the_daily_run_sends_sends_nothing_twice(
-    prefect_harness, providers, book
+    prefect_harness, providers, book, fork_server, tmp_path
 ):
-    daily = _run_day()
+    daily = _start_day(fork_server, tmp_path / "daily.log")
     _wait_for(lambda: len(providers.sms) >= 2, "the daily run's first SMS")
-    assert daily.poll() is None, "the daily run finished before the dispatch run started"
+    assert Path(f"/proc/{daily}").exists(), "the daily run finished before the dispatch run started"
     report = dispatch_due(now=NOW + timedelta(minutes=5))
-    _finish(daily)
+    _finish_day(fork_server, tmp_path / "daily.log")
     assert report.incomplete == 0
     _exactly_once(providers, book)
     assert len(keys_at_fake(providers)) == 2 * LOANS
+    _one_run_at_a_time_through_the_provider(providers, book)
+
+
+def _one_run_at_a_time_through_the_provider(providers, engine) -> None:  # type: ignore[no-untyped-def]
+    """Twilio's rate is Twilio's: the runs took turns through its send slot (a turn ends when all
+    of a run's send tasks are done), so together they kept to the one rate."""
+    with engine.connect() as conn:
+        claimed_by = {row.key: row.lease_id for row in conn.execute(select(OutboxMessage.key, OutboxMessage.lease_id))}
+    key = lambda m: parse_qs(urlparse(m["status_callback"]).query)["key"][0]  # noqa: E731
+    sent = sorted((m["created"], claimed_by[key(m)]) for m in providers.sms)
+    turns = 1 + sum(1 for (_, a), (_, b) in zip(sent, sent[1:], strict=False) if a != b)
+    assert turns <= 2, f"the runs' SMS interleaved ({turns} turns)"
+    rate, burst = 8, 8  # ARREARS_SMS_RATE_PER_S, the sender threads
+    times = [t.timestamp() for t, _ in sent]
+    for i, t in enumerate(times):
+        assert sum(1 for u in times[i:] if u - t < 1.0) <= rate + burst
 
 
 def test_two_runs_of_the_same_day_started_together_send_each_message_once(prefect_harness, providers, book):
     first, second = _run_day(), _run_day()
     outputs = [_finish(first), _finish(second)]
     _exactly_once(providers, book)
+    _one_run_at_a_time_through_the_provider(providers, book)
     sent = sum(int(n) for o in outputs for n in re.findall(r"(\d+) sent by this run", o))
     assert sent == len(keys_at_fake(providers))  # each message counted by the one run that sent it
     with book.connect() as conn:  # each held a lease while it ran, and let go of it at the end
@@ -125,11 +155,13 @@ def test_two_runs_of_the_same_day_started_together_send_each_message_once(prefec
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # production's database; the same day twice runs on
-def test_a_daily_and_a_dispatch_run_started_together_send_each_message_once(prefect_harness, providers, book):
-    daily = _run_day()
+def test_a_daily_and_a_dispatch_run_started_together_send_each_message_once(
+    prefect_harness, providers, book, fork_server, tmp_path
+):
+    _start_day(fork_server, tmp_path / "daily.log")
     _wait_for(lambda: _sending(book) + len(providers.sms) > 0, "the daily run to start sending")
     dispatch_due(now=NOW + timedelta(minutes=1))
-    _finish(daily)
+    _finish_day(fork_server, tmp_path / "daily.log")
     if keys_at_fake(providers) != collections.Counter(sendable(book)):  # the dispatch ran before the day queued all
         dispatch_due(now=NOW + timedelta(minutes=2))
     _exactly_once(providers, book)

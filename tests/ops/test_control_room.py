@@ -40,7 +40,7 @@ def _summary_of(client, flow_run_id: UUID) -> str:  # type: ignore[no-untyped-de
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_cli_run_in_an_outage_fails_at_its_send_step_says_so_first_and_the_printed_retry_finishes_it(
-    prefect_harness, providers, book
+    prefect_harness, providers, book, fork_server
 ):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId, TaskRunFilter, TaskRunFilterFlowRunId
@@ -52,7 +52,7 @@ def test_a_cli_run_in_an_outage_fails_at_its_send_step_says_so_first_and_the_pri
         "ARREARS_BREAKER_FAILURES": str(breaker), "ARREARS_DISPATCH_THREADS": str(threads),
     }  # fmt: skip
     providers.inject("twilio", "500", count=10_000)  # SMS down for the whole run
-    done = _cli([sys.executable, "-m", "arrears", "run", "--as-of", str(AS_OF), "--now", NOW.isoformat()], env)
+    done = fork_server.capture(["run", "--as-of", str(AS_OF), "--now", NOW.isoformat()], env)
     assert done.returncode == 1, done.stderr
     sms_planned = sum(1 for k in sendable(book) if ":sms:" in k)
 

@@ -30,12 +30,14 @@ def book(prefect_harness, providers, tmp_path):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_connections_terminated_mid_dispatch_are_survived_and_nothing_is_sent_twice(book, providers, monkeypatch):
+def test_connections_terminated_mid_dispatch_are_survived_and_nothing_is_sent_twice(
+    book, providers, monkeypatch, fork_server
+):
     monkeypatch.setenv("ARREARS_DB_DROP_AT", "dispatch.claimed")  # the run's own backends, after its first claim
-    first = run_day(None)
+    first = run_day(fork_server, None)
     assert first in (0, 1)  # it reconnected and finished, or failed cleanly (no traceback kill)
     monkeypatch.delenv("ARREARS_DB_DROP_AT")
-    assert run_day(None) == 0
+    assert run_day(fork_server, None) == 0
     assert verify_day(book, get_settings(), AS_OF) == []
     assert exactly_once(providers, book) == []
 
