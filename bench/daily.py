@@ -23,8 +23,11 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -41,6 +44,7 @@ from bench.scratch import POSTGRES_URL
 DAY1 = date(2026, 11, 23)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 STEP = re.compile(r"^([a-z][a-z-]*?)(?: |$)")
+ON_DASK = re.compile(r"-on-dask-\d+$")
 
 
 class Sampler(threading.Thread):
@@ -110,25 +114,27 @@ def _fake_providers(var: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
     return proc, exports
 
 
-def _task_runs(flow_run_id: str) -> list[tuple[str, float, float]]:
-    """(step, start, end) of each task run of the flow run, as the Prefect server recorded them."""
+def _task_runs(started: float, ended: float) -> list[tuple[str, float, float]]:
+    """(step, start, end) of each task run that started during the day — the flow's and its
+    subflows' (the Dask steps) — as the Prefect server recorded them (the bench's own server)."""
     from prefect.client.orchestration import get_client  # noqa: PLC0415 - the harness's server
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId  # noqa: PLC0415
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterStartTime  # noqa: PLC0415
 
+    after = datetime.fromtimestamp(started).astimezone()
+    window = TaskRunFilter(start_time=TaskRunFilterStartTime(after_=after))
     runs: list = []
     with get_client(sync_client=True) as client:
         while True:  # the server pages at 200
-            page = client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])), limit=200, offset=len(runs)
-            )
+            page = client.read_task_runs(task_run_filter=window, limit=200, offset=len(runs))
             runs.extend(page)
             if len(page) < 200:
                 break
     out = []
     for r in runs:
-        if r.start_time and r.end_time:
+        if r.start_time and r.end_time and r.start_time.timestamp() <= ended:
             m = STEP.match(r.name)
-            out.append((m.group(1) if m else r.name, r.start_time.timestamp(), r.end_time.timestamp()))
+            step = ON_DASK.sub("", m.group(1) if m else r.name)  # a Dask step's subflow counts in its step
+            out.append((step, r.start_time.timestamp(), r.end_time.timestamp()))
     return out
 
 
@@ -136,7 +142,7 @@ def _first(item: tuple[str, list[float]]) -> float:
     return item[1][0]
 
 
-def run_day(day: date, loans: int, sampler: Sampler) -> dict[str, object]:
+def run_day(day: date, loans: int, sampler: Sampler, dask: Any = None) -> dict[str, object]:
     from flows.daily import daily_collection  # noqa: PLC0415 - after the settings are in the environment
 
     get_settings.cache_clear()
@@ -153,15 +159,26 @@ def run_day(day: date, loans: int, sampler: Sampler) -> dict[str, object]:
         own1.children_system - own0.children_system
     )
     steps: dict[str, list[float]] = defaultdict(lambda: [float("inf"), 0.0, 0])
-    for step, start, end in _task_runs(str(state.state_details.flow_run_id)):
+    for step, start, end in _task_runs(started, ended):
         s = steps[step]
         s[0], s[1], s[2] = min(s[0], start), max(s[1], end), s[2] + 1
     return {
+        "by_worker": _by_worker(dask.get_task_stream(start=started, stop=ended)) if dask is not None else {},
         "state": state.type.value, "message": state.message, "seconds": ended - started,
         "peak_mb": sampler.peak(started, ended), "prefect_share": server_cpu / max(server_cpu + ours, 1e-9),
         "steps": {k: (v[1] - v[0], int(v[2]), sampler.peak(v[0], v[1])) for k, v in sorted(steps.items(), key=_first)},
         "loans": loans,
     }  # fmt: skip
+
+
+def _by_worker(stream: list[dict[str, Any]]) -> dict[str, tuple[int, float]]:
+    """Dask's own task stream for the day: tasks and compute seconds per worker."""
+    out: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    for t in stream:
+        w = out[t["worker"]]
+        w[0] += 1
+        w[1] += sum(s["stop"] - s["start"] for s in t["startstops"] if s["action"] == "compute")
+    return {k: (int(v[0]), v[1]) for k, v in sorted(out.items())}
 
 
 def main() -> None:
@@ -207,35 +224,73 @@ def main() -> None:
         **exports, "ARREARS_DATABASE_URL": url, "ARREARS_VAR_DIR": str(var), "ARREARS_SMS_RATE_PER_S": "0",
         "ARREARS_EMAIL_RATE_PER_S": "0", "ARREARS_ALIYUN_RATE_PER_S": "0", "ARREARS_SMTP_RATE_PER_S": "0",
         "ARREARS_DAILY_REPORT": "false", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "ARREARS_INCREMENTAL": "true" if args.incremental == "on" else "false", "ARREARS_RUNNER": args.runner,
-        "ARREARS_DASK_WORKERS": str(args.dask_workers),
+        "ARREARS_INCREMENTAL": "true" if args.incremental == "on" else "false",
         **({"ARREARS_POLICY_PATH": str(policy)} if policy else {}),
     })  # fmt: skip
     sampler = Sampler()
     sampler.start()
-    results = []
+    # --runner dask: the same two days on the process pool first, then on a local Dask cluster of
+    # --dask-workers processes (started here, so its task stream can be read), in one run
+    runners = ["process", "dask"] if args.runner == "dask" else ["process"]
+    results: dict[str, list[tuple[date, dict[str, object]]]] = {}
     try:
         with prefect_test_harness(server_startup_timeout=120):
-            for day in (DAY1, DAY1 + timedelta(days=1)):
-                if day != DAY1:
-                    paid = payments_on(engine, day, 0.01)
-                    print(f"{paid:,} payments imported for {day}", file=sys.stderr)
-                results.append((day, run_day(day, args.loans, sampler)))
+            for runner in runners:
+                if runner != runners[0]:
+                    _reset_days(engine)
+                with _cluster(runner, args.dask_workers) as dask:
+                    results[runner] = []
+                    for day in (DAY1, DAY1 + timedelta(days=1)):
+                        if day != DAY1:
+                            paid = payments_on(engine, day, 0.01)
+                            print(f"{paid:,} payments imported for {day}", file=sys.stderr)
+                        results[runner].append((day, run_day(day, args.loans, sampler, dask)))
     finally:
         sampler.done.set()
         fake.terminate()
-    label = (
-        f"{args.loans:,} loans, {args.db}, letters {args.letters}, incremental {args.incremental}, runner {args.runner}"
-    )
-    for day, r in results:
-        print(f"\n## {day} ({'adoption' if day == DAY1 else 'ordinary day'}), {label}: {r['state']}")
-        share = r["prefect_share"]
-        print(f"total {r['seconds']:.1f} s, peak RSS {r['peak_mb']:.0f} MB, Prefect's CPU share {share:.1%}")
-        print("| step | wall s | task runs | loans/s | peak RSS MB |\n|---|---:|---:|---:|---:|")
-        for step, (wall, n, peak) in r["steps"].items():  # type: ignore[attr-defined]
-            print(f"| {step} | {wall:.2f} | {n} | {args.loans / wall if wall > 0 else 0:,.0f} | {peak:.0f} |")
-        if r["state"] != "COMPLETED":
-            print(f"message: {r['message']}")
+    for runner, days in results.items():
+        label = f"{args.loans:,} loans, {args.db}, letters {args.letters}, incremental {args.incremental}, {runner}"
+        for day, r in days:
+            _print_day(day, label, r, args.loans)
+    if len(results) == 2:
+        print("\n## Dask over the process pool (same run, same book)\n| day | step | process s | dask s | ratio |")
+        print("|---|---|---:|---:|---:|")
+        for (day, pool), (_, dask_day) in zip(results["process"], results["dask"], strict=True):
+            for step in ("classify", "plan"):
+                a, b = pool["steps"].get(step, (0,))[0], dask_day["steps"].get(step, (0,))[0]  # type: ignore[attr-defined]
+                print(f"| {day} | {step} | {a:.2f} | {b:.2f} | {b / a if a else 0:.2f}x |")
+
+
+def _print_day(day: date, label: str, r: dict[str, Any], loans: int) -> None:
+    print(f"\n## {day} ({'adoption' if day == DAY1 else 'ordinary day'}), {label}: {r['state']}")
+    share = r["prefect_share"]
+    print(f"total {r['seconds']:.1f} s, peak RSS {r['peak_mb']:.0f} MB, Prefect's CPU share {share:.1%}")
+    print("| step | wall s | task runs | loans/s | peak RSS MB |\n|---|---:|---:|---:|---:|")
+    for step, (wall, n, peak) in r["steps"].items():
+        print(f"| {step} | {wall:.2f} | {n} | {loans / wall if wall > 0 else 0:,.0f} | {peak:.0f} |")
+    if r["by_worker"]:
+        print("Dask task stream: " + ", ".join(f"{w}: {n} tasks, {s:.1f} s" for w, (n, s) in r["by_worker"].items()))
+    if r["state"] != "COMPLETED":
+        print(f"message: {r['message']}")
+
+
+@contextmanager
+def _cluster(runner: str, workers: int) -> Iterator[Any]:
+    """For the Dask runner, a local cluster whose address the flow is given, and a client on it."""
+    if runner != "dask":
+        os.environ["ARREARS_RUNNER"] = "process"
+        yield None
+        return
+    from distributed import Client, LocalCluster  # noqa: PLC0415
+
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:  # fmt: skip
+        os.environ.update({"ARREARS_RUNNER": "dask", "ARREARS_DASK_ADDRESS": cluster.scheduler_address})
+        client.get_task_stream(start=time.time())  # installs the scheduler's task-stream plugin: it records from now
+        try:
+            yield client
+        finally:
+            os.environ.pop("ARREARS_DASK_ADDRESS", None)
 
 
 def _reset_days(engine) -> None:  # type: ignore[no-untyped-def]
