@@ -142,12 +142,14 @@ def _first(item: tuple[str, list[float]]) -> float:
     return item[1][0]
 
 
-def run_day(day: date, loans: int, sampler: Sampler, dask: Any = None) -> dict[str, object]:
+def run_day(day: date, loans: int, sampler: Sampler, dask: Any = None, fake_pid: int = 0,
+            engine: Any = None) -> dict[str, object]:  # fmt: skip
     from flows.daily import daily_collection  # noqa: PLC0415 - after the settings are in the environment
 
     get_settings.cache_clear()
     servers = _server_pids()
     cpu0 = {p: _cpu_s(p) for p in [os.getpid(), *servers]}
+    fake0 = _cpu_s(fake_pid) if fake_pid else 0.0
     own0 = os.times()
     started = time.time()
     state = daily_collection(as_of=day, now=datetime(day.year, day.month, day.day, 9, 0, tzinfo=SHANGHAI),
@@ -155,8 +157,17 @@ def run_day(day: date, loans: int, sampler: Sampler, dask: Any = None) -> dict[s
     ended = time.time()
     own1 = os.times()
     server_cpu = sum(_cpu_s(p) - cpu0.get(p, 0.0) for p in servers)
-    ours = (own1.user - own0.user) + (own1.system - own0.system) + (own1.children_user - own0.children_user) + (
-        own1.children_system - own0.children_system
+    fake_cpu = _cpu_s(fake_pid) - fake0 if fake_pid else 0.0
+    messages = 0
+    if engine is not None:
+        with engine.connect() as conn:
+            q = "SELECT COUNT(*) FROM outbox_message WHERE as_of = :d AND status = 'sent'"
+            messages = int(conn.execute(text(q), {"d": day}).scalar_one())
+    ours = (
+        (own1.user - own0.user)
+        + (own1.system - own0.system)
+        + (own1.children_user - own0.children_user)
+        + (own1.children_system - own0.children_system)
     )
     steps: dict[str, list[float]] = defaultdict(lambda: [float("inf"), 0.0, 0])
     for step, start, end in _task_runs(started, ended):
@@ -167,7 +178,7 @@ def run_day(day: date, loans: int, sampler: Sampler, dask: Any = None) -> dict[s
         "state": state.type.value, "message": state.message, "seconds": ended - started,
         "peak_mb": sampler.peak(started, ended), "prefect_share": server_cpu / max(server_cpu + ours, 1e-9),
         "steps": {k: (v[1] - v[0], int(v[2]), sampler.peak(v[0], v[1])) for k, v in sorted(steps.items(), key=_first)},
-        "loans": loans,
+        "loans": loans, "messages": messages, "fake_cpu": fake_cpu,
     }  # fmt: skip
 
 
@@ -244,7 +255,7 @@ def main() -> None:
                         if day != DAY1:
                             paid = payments_on(engine, day, 0.01)
                             print(f"{paid:,} payments imported for {day}", file=sys.stderr)
-                        results[runner].append((day, run_day(day, args.loans, sampler, dask)))
+                        results[runner].append((day, run_day(day, args.loans, sampler, dask, fake.pid, engine)))
     finally:
         sampler.done.set()
         fake.terminate()
@@ -268,6 +279,12 @@ def _print_day(day: date, label: str, r: dict[str, Any], loans: int) -> None:
     print("| step | wall s | task runs | loans/s | peak RSS MB |\n|---|---:|---:|---:|---:|")
     for step, (wall, n, peak) in r["steps"].items():
         print(f"| {step} | {wall:.2f} | {n} | {loans / wall if wall > 0 else 0:,.0f} | {peak:.0f} |")
+    if "send" in r["steps"]:
+        wall = r["steps"]["send"][0]
+        print(
+            f"send: {r['messages']:,} messages sent, {r['messages'] / wall:,.0f} per s; the fake providers' process "
+            f"used {r['fake_cpu']:.1f} CPU s during the day ({r['fake_cpu'] / wall:.0%} of the send step's wall time)"
+        )
     if r["by_worker"]:
         print("Dask task stream: " + ", ".join(f"{w}: {n} tasks, {s:.1f} s" for w, (n, s) in r["by_worker"].items()))
     if r["state"] != "COMPLETED":
