@@ -12,15 +12,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import Engine, text
 
+from bench.classify import COLUMNS  # the same tables, bulk-loaded the same way
+
 CHUNK = 50_000
-COLUMNS = {
-    "borrower": "borrower_id, name, id_number, phone, email, address, locale, timezone, sms_consent, email_consent,"
-    " updated_at",
-    "loan": "id, loan_no, borrower_id, product, currency, principal, annual_rate, penalty_rate_daily, late_fee,"
-    " grace_days, contract_date, secured",
-    "installment": "loan_id, seq, due_date, principal_due, interest_due, fee_due",
-    "payment": "reference, loan_id, paid_on, amount",
-}
 
 
 def _rows(first: int, count: int, as_of: date, delinquent: float, seed: int):  # type: ignore[no-untyped-def]
